@@ -1,0 +1,1 @@
+"""genpod GPU worker: runs jobs on the ComfyUI next to it."""
