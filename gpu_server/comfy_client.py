@@ -7,6 +7,7 @@ One instance per worker: one injected httpx.AsyncClient and one supervised webso
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -98,6 +99,10 @@ class ComfyClient:
         queue = self.events.watch(prompt_id)
         try:
             return await self._follow(prompt_id, queue, deadline, on_progress)
+        except JobTimeout:
+            with contextlib.suppress(ComfyError):
+                await self.cancel(prompt_id)
+            raise
         finally:
             self.events.unwatch(prompt_id)
 
