@@ -1,0 +1,1 @@
+"""Backend services: the domain logic between routers and the store (no FastAPI here)."""
