@@ -60,7 +60,8 @@ def _node_problems(node_errors: Any) -> tuple[list[str], list[str]]:
             input_name = str(err.get("extra_info", {}).get("input_name") or fallback)
             parts.append(f"node {node_id} ({class_type}) input {input_name}: {err.get('message')}")
             if err.get("type") == "value_not_in_list" and input_name in MODEL_INPUTS:
-                missing.append(details.split(" not in ", maxsplit=1)[0])
+                received = err.get("extra_info", {}).get("received_value")
+                missing.append(str(received or details.split(" not in ", maxsplit=1)[0]))
     return parts, missing
 
 

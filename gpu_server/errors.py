@@ -92,3 +92,16 @@ class JobRejected(GpuServerError):
     """Raised when a job cannot run as asked (bad input image, blocked content, unknown style)."""
 
     error_code = ErrorCode.INVALID_PARAM
+
+
+class BackendUnavailable(GpuServerError):
+    """Raised when the backend cannot be reached or answers with a server error."""
+
+    error_code = ErrorCode.INTERNAL_ERROR
+    retryable = True
+
+
+class LeaseLost(GpuServerError):
+    """Raised when the backend answers 409: this worker's lease is no longer the job's own."""
+
+    error_code = ErrorCode.LEASE_STALE
