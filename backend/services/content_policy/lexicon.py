@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -41,6 +41,13 @@ class Lexicon:
     rewrites: dict[str, str]
     anti_minor_negative: str
     benign_phrases: tuple[str, ...] = ()
+
+    @cached_property
+    def english(self) -> frozenset[str]:
+        """Stems of every one-word Latin term: such tokens are not read as transliteration."""
+        sets = (self.youth, self.ambiguous_youth, self.sexual, self.suggestive, self.undress)
+        words = {p[0] for s in (*sets, self.benign) for p in s.phrases if len(p) == 1}
+        return frozenset(w for w in words if w.isascii())
 
 
 def load_lexicon(policy_dir: Path = DEFAULT_POLICY_DIR) -> Lexicon:

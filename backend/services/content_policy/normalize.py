@@ -68,6 +68,7 @@ _TRANSLIT_RE = re.compile("|".join(re.escape(src) for src, _ in _TRANSLIT))
 _TRANSLIT_MAP = dict(_TRANSLIT)
 
 _Y_AFTER_VOWEL_RE = re.compile(r"([аеиоуыэюя])ы")
+_RU_FLAT = str.maketrans({"ь": None, "ъ": None, "й": "и", "ё": "е", "э": "е"})
 _WEIGHT_RE = re.compile(r":\s*-?\d+(?:\.\d+)?")
 _BRACKETS_RE = re.compile(r"[()\[\]{}<>]")
 _SYMBOL_LEET_RE = re.compile(r"(?<=\w)[@$!|](?=\w)|[@$](?=\w)|(?<=\w)[@$]")
@@ -126,8 +127,12 @@ def _is_emoji(token: str) -> bool:
     return len(token) == 1 and unicodedata.category(token) == "So"
 
 
-def spellings(token: str) -> frozenset[str]:
-    """Every stemmed reading of one token across scripts, leetspeak and transliteration."""
+def spellings(token: str, english: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Every stemmed reading of one token across scripts, leetspeak and transliteration.
+
+    A token whose English stem is a listed English word is not also read as transliterated
+    Russian ("sexy" is not "сексы").
+    """
     if _is_emoji(token):
         return frozenset({token})
     bases = {token}
@@ -136,18 +141,18 @@ def spellings(token: str) -> frozenset[str]:
         bases.add(_deleet(token, {**_LEET, **_LEET_ALT}))
     out: set[str] = set()
     for base in bases:
-        out.update(_script_readings(base))
+        out.update(_script_readings(base, _en_stem(base) not in english))
     return frozenset(out)
 
 
 @lru_cache(maxsize=65536)
-def _script_readings(token: str) -> frozenset[str]:
+def _script_readings(token: str, translit: bool) -> frozenset[str]:
     has_cyr = bool(_CYRILLIC_RE.search(token))
     has_lat = bool(_LATIN_RE.search(token))
     out = {_en_stem(token.translate(_CYR_TO_LAT))}
     if has_cyr or has_lat:
         out.add(_ru_stem(token.translate(_LAT_TO_CYR)))
-    if has_lat and not has_cyr:
+    if translit and has_lat and not has_cyr:
         out.add(_ru_stem(transliterate(token)))
     if token.isdigit():
         out.add(token)
@@ -170,7 +175,7 @@ def _en_stem(token: str) -> str:
 
 def _ru_stem(token: str) -> str:
     # Soft/hard signs, "й" and "ё" are dropped or flattened so chat spellings meet the list.
-    flat = token.replace("ь", "").replace("ъ", "").replace("й", "и").replace("ё", "е")
+    flat = token.translate(_RU_FLAT)
     return str(_RU.stemWord(flat))
 
 
@@ -183,8 +188,8 @@ def canonical(token: str) -> str:
     return _en_stem(token)
 
 
-def normalise(text: str) -> Normalised:
+def normalise(text: str, english: frozenset[str] = frozenset()) -> Normalised:
     """Fold, tokenise and expand a prompt into per-position spellings."""
     folded = fold_text(text)
     tokens = tuple(tokenise(folded))
-    return Normalised(folded, tokens, tuple(spellings(t) for t in tokens))
+    return Normalised(folded, tokens, tuple(spellings(t, english) for t in tokens))

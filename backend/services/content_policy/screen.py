@@ -78,7 +78,7 @@ def screen_prompt(
 ) -> PromptDecision:
     """Apply the text side of the content policy to one request."""
     lex = lexicon or default_lexicon()
-    pos = find(normalise(prompt), lex)
+    pos = find(normalise(prompt, lex.english), lex)
     code, strike = _refusal(pos, policy=policy, image_conditioned=image_conditioned)
     if code is None and policy == "adult":
         return _adult(prompt, negative_prompt, pos, lex, adult_confirmed=adult_confirmed)
@@ -96,8 +96,8 @@ def _refusal(
     sexual = pos.sexual or pos.undress
     rules = (
         ((pos.youth or pos.minor_age) and (sexual or pos.suggestive), ErrorCode.POLICY_MINORS),
-        (pos.real_person and (sexual or pos.suggestive), ErrorCode.POLICY_REAL_PERSON),
         (image_conditioned and (pos.undress or pos.undress_photo), ErrorCode.POLICY_UNDRESS),
+        (pos.real_person and (sexual or pos.suggestive), ErrorCode.POLICY_REAL_PERSON),
         (image_conditioned and sexual, ErrorCode.POLICY_NUDITY),
         (policy == "sfw" and pos.undress, ErrorCode.POLICY_UNDRESS),
         (policy == "sfw" and pos.sexual, ErrorCode.POLICY_NUDITY),
@@ -110,7 +110,7 @@ def _refusal(
 
 def _negative_refusal(negative: str, lex: Lexicon) -> ErrorCode | None:
     """Adult-age words in a negative prompt steer the model toward minors."""
-    if lex.adult_words.find(normalise(negative)):
+    if lex.adult_words.find(normalise(negative, lex.english)):
         return ErrorCode.POLICY_MINORS
     return None
 
@@ -126,7 +126,7 @@ def _adult(
     if (pos.sexual or pos.undress) and not adult_confirmed:
         return _refuse(ErrorCode.ADULT_CONFIRMATION_REQUIRED, prompt, negative)
     rewritten = rewrite_youth(prompt, lex)
-    again = find(normalise(rewritten), lex)
+    again = find(normalise(rewritten, lex.english), lex)
     if again.youth or again.minor_age:
         # Youth words the rewrite cannot reach (obfuscated, or no adult form) are refused.
         return _refuse(ErrorCode.POLICY_MINORS, prompt, negative)
