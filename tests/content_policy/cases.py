@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003  # look-alike letters in EN/RU prompts are the subject under test
 """The prompt-screen case table: every case states its input and its expected outcome.
 
 Columns: prompt, negative prompt, policy, image-conditioned, adult confirmed, expected

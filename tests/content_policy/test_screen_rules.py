@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  # look-alike letters in EN/RU prompts are the subject under test
 """Behaviour of screen_prompt beyond the table: strikes, adult rewrites, forced negatives."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  # look-alike letters in EN/RU prompts are the subject under test
 """Table-driven prompt screening: every case in cases.py gets its expected outcome."""
 
 from __future__ import annotations
