@@ -20,6 +20,7 @@ from gpu_server.backend_client import BackendClient
 from gpu_server.errors import BackendUnavailable, ComfyUnavailable, GpuServerError, LeaseLost
 from gpu_server.executor import ExecutionOutcome, Executor
 from gpu_server.job_reporter import JobReporter
+from gpu_server.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class PullLoop:
         progress_interval_s: float = 2.0,
         backoff_max_s: float = 10.0,
         deliver_for_s: float = 300.0,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.backend = backend
         self.executor = executor
@@ -71,6 +73,7 @@ class PullLoop:
         self._deliver_for_s = deliver_for_s
         self._jobs: set[asyncio.Task[None]] = set()
         self.completed = 0
+        self._metrics = metrics
 
     async def run(self) -> None:
         """Lease and start jobs until cancelled."""
@@ -110,7 +113,9 @@ class PullLoop:
             outcome = await self._execute(lease, reporter)
             await self._deliver(lambda: self.backend.result(job_id, _result(lease, outcome)))
             self.completed += 1
+            self._count(lease, "done", outcome.timings_ms.get("total_ms", 0.0) / 1000)
         except GpuServerError as exc:
+            self._count(lease, "failed", error_code=exc.error_code)
             await self._fail(lease, reporter, exc.error_code, exc.message, retryable=exc.retryable)
             if isinstance(exc, ComfyUnavailable):
                 await self._backoff.sleep()  # don't drain the queue while ComfyUI is down
@@ -122,6 +127,18 @@ class PullLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
             self._slots.release()
+
+    def _count(
+        self, lease: Lease, outcome: str, seconds: float = 0.0, error_code: str = ""
+    ) -> None:
+        if self._metrics is None:
+            return
+        labels = {"mode": lease.job.mode.value, "style": lease.job.style}
+        self._metrics.jobs.labels(outcome=outcome, **labels).inc()
+        if error_code:
+            self._metrics.failures.labels(error_code=error_code).inc()
+        else:
+            self._metrics.duration.labels(**labels).observe(seconds)
 
     async def _execute(self, lease: Lease, reporter: JobReporter) -> ExecutionOutcome:
         submitted = await self.executor.submit(lease.job)
