@@ -1,0 +1,95 @@
+"""Free generation: ask for a description, then a style, then run the job."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from telegram_bot.backend_client import BackendClient
+from telegram_bot.handlers.common import ask_style, build_request, chat_of, launch
+from telegram_bot.handlers.states import Free
+from telegram_bot.jobs import JobRunner
+from telegram_bot.keyboards import MenuCb, StyleCb
+from telegram_bot.prefs import PrefsStore, UserPrefs
+from telegram_bot.settings import BotSettings
+from telegram_bot.texts import t
+
+
+async def ask_prompt(
+    query: CallbackQuery, state: FSMContext, lang: str, settings: BotSettings
+) -> None:
+    """🎨 button: ask for the description."""
+    await query.answer()
+    await state.set_state(Free.prompt)
+    text = t(lang, "ask_prompt", limit=settings.max_prompt_chars)
+    await query.bot.send_message(chat_of(query), text)  # type: ignore[union-attr]
+
+
+async def got_prompt(
+    message: Message,
+    *,
+    state: FSMContext,
+    lang: str,
+    backend: BackendClient,
+    settings: BotSettings,
+    bot: Bot,
+) -> None:
+    """A description arrived: keep it and offer the styles."""
+    prompt = strip_mention(message.text or "", (await bot.me()).username)
+    if len(prompt) > settings.max_prompt_chars:
+        await message.answer(t(lang, "prompt_too_long", limit=settings.max_prompt_chars))
+        return
+    await state.set_state(Free.style)
+    await state.update_data(prompt=prompt)
+    await ask_style(message, backend, lang)
+
+
+async def need_text(message: Message, lang: str) -> None:
+    """Anything but text while a description is expected."""
+    await message.answer(t(lang, "need_text"))
+
+
+async def got_style(
+    query: CallbackQuery,
+    *,
+    callback_data: StyleCb,
+    state: FSMContext,
+    lang: str,
+    bot: Bot,
+    backend: BackendClient,
+    runner: JobRunner,
+    prefs: PrefsStore,
+    user_prefs: UserPrefs,
+) -> None:
+    """A style was picked: run the job."""
+    await query.answer()
+    prompt = str((await state.get_data()).get("prompt", ""))
+    await state.clear()
+    request = await build_request(backend, user_prefs, "free", callback_data.style, prompt=prompt)
+    await launch(
+        bot,
+        runner=runner,
+        prefs=prefs,
+        chat_id=chat_of(query),
+        user_id=query.from_user.id,
+        lang=lang,
+        request=request,
+    )
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """The text without the bot's @mention (how people address a bot in groups)."""
+    if username:
+        text = text.replace(f"@{username}", " ")
+    return " ".join(text.split())
+
+
+def register(router: Router) -> None:
+    """The free-generation steps."""
+    router.callback_query.register(ask_prompt, MenuCb.filter(F.action == "free"))
+    is_prompt = F.text & ~F.text.startswith("/")
+    router.message.register(got_prompt, StateFilter(Free.prompt), is_prompt)
+    router.message.register(need_text, StateFilter(Free.prompt))
+    router.callback_query.register(got_style, StateFilter(Free.style), StyleCb.filter())
