@@ -1,0 +1,1 @@
+"""genpod backend: public API, job store, scheduling and the worker protocol."""

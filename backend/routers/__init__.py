@@ -1,0 +1,1 @@
+"""HTTP routes: public API, worker protocol, health/styles/metrics."""

@@ -1,0 +1,1 @@
+"""Public API request and response models."""

@@ -1,0 +1,62 @@
+"""In-process wake-ups: a job changed, or the queue got a new job.
+
+Waiters always re-read the store after a wake-up, and every wait has a timeout, so a
+missed signal (or a second backend replica) costs at most one short poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class Signal:
+    """A broadcast edge: every waiter present at `fire()` wakes up."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        """Wake every current waiter."""
+        self._event.set()
+        self._event = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        """The event the next fire sets; take it before checking, then wait on it."""
+        return self._event
+
+    async def wait(self, within_s: float, event: asyncio.Event | None = None) -> bool:
+        """Wait for the next fire (or for `event`, taken earlier); False on timeout."""
+        event = event or self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), within_s)
+            return True
+        return False
+
+
+class Notifier:
+    """Per-job signals plus one 'queue changed' signal."""
+
+    def __init__(self) -> None:
+        self.queue = Signal()
+        self._jobs: dict[str, Signal] = {}
+        self._waiters: dict[str, int] = {}
+
+    def job_changed(self, job_id: str) -> None:
+        """Wake whoever follows this job, and queue watchers (positions moved)."""
+        signal = self._jobs.get(job_id)
+        if signal is not None:
+            signal.fire()
+        self.queue.fire()
+
+    async def wait_job(self, job_id: str, within_s: float) -> bool:
+        """Wait until this job changes or the timeout passes."""
+        signal = self._jobs.setdefault(job_id, Signal())
+        self._waiters[job_id] = self._waiters.get(job_id, 0) + 1
+        try:
+            return await signal.wait(within_s)
+        finally:
+            self._waiters[job_id] -= 1
+            if self._waiters[job_id] == 0:
+                del self._waiters[job_id]
+                self._jobs.pop(job_id, None)

@@ -1,0 +1,45 @@
+"""The progress stream of one task, as (event, data) pairs ending with a final event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from backend.services.tasks import TaskService, is_final
+from common.protocol import JobState
+
+WAKE_S = 1.0
+
+
+def _final_event(view: dict[str, Any]) -> tuple[str, Any]:
+    status = view["status"]
+    if status == JobState.DONE:
+        return "done", view
+    if status == JobState.FAILED:
+        return "failed", {"error_code": view["error_code"], "error": view["error"]}
+    return status, {"task_id": view["task_id"]}
+
+
+async def task_events(
+    tasks: TaskService, task_id: str, owner: str
+) -> AsyncIterator[tuple[str, Any]]:
+    """Yield queued {position} / running {step,total} on change, then the final event."""
+    last: tuple[Any, ...] | None = None
+    while True:
+        row = await tasks.row(task_id, owner)
+        view = (await tasks.view_of(row)).model_dump(mode="json")
+        if is_final(row):
+            yield _final_event(view)
+            return
+        if row.state == JobState.QUEUED:
+            current: tuple[Any, ...] = ("queued", {"position": view["queue_position"]})
+        else:
+            progress = view["progress"] or {"step": 0, "total": 0}
+            current = ("running", {"step": progress["step"], "total": progress["total"]})
+        if current != last:
+            yield current[0], current[1]
+            last = current
+        if row.state == JobState.QUEUED:
+            await tasks.notifier.queue.wait(WAKE_S)
+        else:
+            await tasks.notifier.wait_job(task_id, WAKE_S)

@@ -1,0 +1,163 @@
+"""Reading, waiting on and cancelling tasks; their images and the sync answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from backend.errors import Conflict, RequestRejected, TaskNotFound
+from backend.schemas.api import GenerateResponse, Progress, TaskView
+from backend.services.events import Notifier
+from backend.services.images import convert_image
+from backend.services.results import ResultFiles
+from backend.store.jobs import JobStore
+from backend.store.models import JobRow
+from common.error_codes import ErrorCode
+from common.protocol import FINAL_STATES, JobState
+
+CACHE_SIZE = 20_000
+POLL_S = 1.0  # fallback re-read when no in-process wake-up arrives (another replica)
+MEDIA_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def is_final(row: JobRow) -> bool:
+    """True when the job will not change any more."""
+    return JobState(row.state) in FINAL_STATES
+
+
+def task_view(row: JobRow, position: int | None) -> TaskView:
+    """A job row as the client sees it."""
+    running = row.state == JobState.RUNNING
+    return TaskView(
+        task_id=row.id,
+        status=row.state,
+        mode=row.mode,
+        style=row.style,
+        queue_position=position,
+        progress=Progress(step=row.progress_step, total=row.progress_total) if running else None,
+        error=row.error,
+        error_code=row.error_code,
+        seed=row.seed,
+        adult=row.adult,
+        image_count=row.image_count,
+        timings=row.timings,
+        created_at=_iso(row.created_at) or "",
+        started_at=_iso(row.started_at),
+        finished_at=_iso(row.finished_at),
+    )
+
+
+@dataclass
+class TaskService:
+    """Task views (with a cache of final ones), waits, cancel and images."""
+
+    store: JobStore
+    files: ResultFiles
+    notifier: Notifier
+    clock: Callable[[], float]
+    _final: OrderedDict[str, tuple[str, bytes]] = field(default_factory=OrderedDict)
+
+    async def row(self, job_id: str, owner: str) -> JobRow:
+        """The caller's job, or TaskNotFound (other clients' jobs do not exist for it)."""
+        row = await self.store.get(job_id)
+        if row is None or row.owner != owner:
+            raise TaskNotFound
+        return row
+
+    async def view(self, job_id: str, owner: str) -> TaskView:
+        """The current view of a task, with its queue position while queued."""
+        return await self.view_of(await self.row(job_id, owner))
+
+    async def view_of(self, row: JobRow) -> TaskView:
+        """View of a row already read."""
+        queued = row.state == JobState.QUEUED
+        position = await self.store.queue_position(row) if queued else None
+        return task_view(row, position)
+
+    async def view_json(self, job_id: str, owner: str) -> bytes:
+        """JSON of the view; final views come from memory (they never change)."""
+        cached = self._final.get(job_id)
+        if cached is not None:
+            if cached[0] != owner:
+                raise TaskNotFound
+            return cached[1]
+        row = await self.row(job_id, owner)
+        body = (await self.view_of(row)).model_dump_json().encode()
+        if is_final(row):
+            self._final[job_id] = (owner, body)
+            if len(self._final) > CACHE_SIZE:
+                self._final.popitem(last=False)
+        return body
+
+    def forget(self, job_id: str) -> None:
+        """Drop a cached view (the retention sweep deleted the job)."""
+        self._final.pop(job_id, None)
+
+    async def wait_final(self, job_id: str, owner: str, within_s: float) -> JobRow:
+        """Wait until the job is final or the timeout passes; returns the last row read."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        row = await self.row(job_id, owner)
+        while not is_final(row):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await self.notifier.wait_job(job_id, min(left, POLL_S))
+            row = await self.row(job_id, owner)
+        return row
+
+    async def cancel(self, job_id: str, owner: str) -> TaskView:
+        """Cancel a queued or running task; 409 task_finished when it already ended."""
+        row = await self.row(job_id, owner)
+        if not await self.store.cancel(row.id, self.clock()):
+            raise Conflict(ErrorCode.TASK_FINISHED, "The task has already finished.")
+        self.notifier.job_changed(job_id)
+        return await self.view(job_id, owner)
+
+    def images_b64(self, row: JobRow) -> list[str]:
+        """Every stored output of a done job, base64-encoded."""
+        blobs = [self.files.read(ref) for ref in row.result_refs]
+        return [base64.b64encode(blob).decode() for blob in blobs if blob is not None]
+
+    async def image(
+        self, job_id: str, owner: str, index: int, fmt: str | None
+    ) -> tuple[bytes, str]:
+        """One output image in the stored or the requested format, with its media type."""
+        row = await self.row(job_id, owner)
+        if row.state != JobState.DONE:
+            raise Conflict(ErrorCode.TASK_NOT_FINISHED, "The task has no image (yet).")
+        if not 0 <= index < len(row.result_refs):
+            raise RequestRejected(
+                ErrorCode.INVALID_PARAM, f"index must be below {len(row.result_refs)}."
+            )
+        ref = row.result_refs[index]
+        data = self.files.read(ref)
+        if data is None:
+            raise TaskNotFound
+        stored = ref.rsplit(".", 1)[-1]
+        if fmt is None or fmt == stored:
+            return data, MEDIA_TYPES[stored]
+        return await asyncio.to_thread(convert_image, data, fmt), MEDIA_TYPES[fmt]
+
+    def answer(self, row: JobRow) -> GenerateResponse:
+        """The POST /generate answer for a row (processing while not final)."""
+        images = self.images_b64(row) if row.state == JobState.DONE else []
+        return GenerateResponse(
+            task_id=row.id,
+            status=row.state if is_final(row) else "processing",
+            image=images[0] if images else None,
+            images=images if len(images) > 1 else None,
+            error=row.error,
+            error_code=row.error_code,
+            seed=row.seed,
+            adult=row.adult,
+            timings=row.timings,
+        )
