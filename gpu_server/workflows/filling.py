@@ -25,9 +25,12 @@ def fill_graph(
     """A fresh graph from the template with every injection point set for this job."""
     graph = copy.deepcopy(template.graph)
     _set(graph, template, "$save", filename_prefix=prefix)
+    if "$input_image" in template.bindings:
+        if "target" not in uploads:
+            raise JobRejected("a target image is required", error_code=ErrorCode.IMAGE_REQUIRED)
+        _set(graph, template, "$input_image", image=uploads["target"])
     if job.mode is Mode.UPSCALE:
         _set(graph, template, "$upscale_model", model_name=upscale.model)
-        _set(graph, template, "$input_image", image=uploads["target"])
         return graph
     _fill_model(graph, template, job, style)
     _fill_text(graph, template, job, style)
