@@ -1,0 +1,457 @@
+"""ComfyUI's node schema (/object_info) and a prompt validator that answers as ComfyUI 0.3.64 does.
+
+`validate_prompt` follows the server's own validation pass (execution.validate_prompt and
+validate_inputs): the same error types, messages, details and extra_info, the same
+exception-driven path for links to missing nodes, and the same `dependent_outputs` quirk
+(every failed node seen so far is charged to each failing output). Where ComfyUI iterates a
+set, this module uses the schema's input order so that answers are deterministic.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Which (class, input) pairs list the files of each model folder; mirrors folder_paths usage.
+MODEL_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "checkpoints": (
+        ("CheckpointLoaderSimple", "ckpt_name"),
+        ("CheckpointLoader", "ckpt_name"),
+        ("ImageOnlyCheckpointLoader", "ckpt_name"),
+        ("unCLIPCheckpointLoader", "ckpt_name"),
+        ("CreateHookModelAsLora", "ckpt_name"),
+        ("CreateHookModelAsLoraModelOnly", "ckpt_name"),
+    ),
+    "loras": (
+        ("LoraLoader", "lora_name"),
+        ("LoraLoaderModelOnly", "lora_name"),
+        ("CreateHookLora", "lora_name"),
+        ("CreateHookLoraModelOnly", "lora_name"),
+    ),
+    "vae": (("VAELoader", "vae_name"),),
+    "controlnet": (
+        ("ControlNetLoader", "control_net_name"),
+        ("DiffControlNetLoader", "control_net_name"),
+    ),
+    "upscale_models": (("UpscaleModelLoader", "model_name"),),
+    "input": (("LoadImage", "image"), ("LoadImageMask", "image")),
+}
+# ComfyUI always offers these next to the VAE files (the pixel-space "VAE").
+_VAE_EXTRAS = ["pixel_space"]
+# Nodes whose image input is checked by VALIDATE_INPUTS (file exists), not by the combo list.
+_FILE_VALIDATED = {("LoadImage", "image"), ("LoadImageMask", "image")}
+_LOADER_INPUTS = {
+    pair for folder, pairs in MODEL_INPUTS.items() if folder != "input" for pair in pairs
+}
+
+
+class ObjectInfo:
+    """The /object_info document: node classes, their inputs, outputs and output-node flag."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    @classmethod
+    def load(cls, path: str | Path) -> ObjectInfo:
+        """Read a captured /object_info JSON file."""
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectInfo:
+        """Wrap a live /object_info answer."""
+        return cls(data)
+
+    def has_class(self, class_type: str) -> bool:
+        """Whether ComfyUI knows this node class."""
+        return class_type in self.data
+
+    def node(self, class_type: str) -> dict[str, Any]:
+        """The schema entry of one node class."""
+        return dict(self.data[class_type])
+
+    def is_output_node(self, class_type: str) -> bool:
+        """Whether the class is an output node (what ComfyUI executes towards)."""
+        return bool(self.data.get(class_type, {}).get("output_node", False))
+
+    def return_types(self, class_type: str) -> tuple[str, ...]:
+        """The output types of a class, as a tuple like RETURN_TYPES."""
+        return tuple(self.data[class_type].get("output", []))
+
+    def inputs(self, class_type: str) -> list[tuple[str, str, list[Any]]]:
+        """(name, category, spec) for required then optional inputs, in the schema's order."""
+        spec = self.data[class_type].get("input", {})
+        order = self.data[class_type].get("input_order", {})
+        out: list[tuple[str, str, list[Any]]] = []
+        for category in ("required", "optional"):
+            section = spec.get(category, {})
+            names = order.get(category) or list(section)
+            out.extend((n, category, section[n]) for n in names if n in section)
+        return out
+
+    def combo_values(self, class_type: str, input_name: str) -> list[Any] | None:
+        """The value list of a combo input, old style or COMBO style; None if not a combo."""
+        for name, _, spec in self.inputs(class_type):
+            if name == input_name:
+                return _combo_options(spec)
+        return None
+
+    def with_installed(self, installed: dict[str, list[str]]) -> ObjectInfo:
+        """A copy whose model-file combo lists name the given files, by model folder."""
+        data = dict(self.data)  # only the classes that change are deep-copied
+        for folder, files in installed.items():
+            values = list(files) + (_VAE_EXTRAS if folder == "vae" else [])
+            for class_type, input_name in MODEL_INPUTS.get(folder, ()):
+                _set_combo(data, class_type, input_name, values)
+        return ObjectInfo(data)
+
+
+def _combo_options(spec: list[Any]) -> list[Any] | None:
+    if spec and isinstance(spec[0], list):
+        return list(spec[0])
+    if spec and spec[0] == "COMBO":
+        extra = spec[1] if len(spec) > 1 else {}
+        return list(extra.get("options", []))
+    return None
+
+
+def _set_combo(data: dict[str, Any], class_type: str, input_name: str, values: list[str]) -> None:
+    if class_type not in data:
+        return
+    node = data[class_type] = copy.deepcopy(data[class_type])
+    for section in node.get("input", {}).values():
+        spec = section.get(input_name) if isinstance(section, dict) else None
+        if not isinstance(spec, list) or not spec:
+            continue
+        if isinstance(spec[0], list):
+            spec[0] = list(values)
+        elif spec[0] == "COMBO":
+            spec[1] = {**spec[1], "options": list(values)}
+
+
+@dataclass
+class PromptValidation:
+    """ComfyUI's verdict on a prompt: the top-level error, per-node errors, outputs to run."""
+
+    error: dict[str, Any] | None
+    node_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def is_ok(self) -> bool:
+        """True when ComfyUI would queue the prompt (possibly with some outputs dropped)."""
+        return self.error is None
+
+
+def graph_error(kind: str, message: str, details: str) -> dict[str, Any]:
+    """A top-level error object in ComfyUI's shape."""
+    return {"type": kind, "message": message, "details": details, "extra_info": {}}
+
+
+def validate_prompt(
+    prompt: Any,
+    info: ObjectInfo,
+    *,
+    input_exists: Callable[[str], bool] | None = None,
+    partial_execution_targets: Iterable[str] | None = None,
+) -> PromptValidation:
+    """Validate an API-format prompt exactly as ComfyUI's POST /prompt does."""
+    if not isinstance(prompt, dict):
+        return PromptValidation(graph_error("invalid_prompt", "Prompt must be an object", ""))
+    outputs, error = _find_outputs(prompt, info, partial_execution_targets)
+    if error is not None:
+        return PromptValidation(error)
+    validator = _Validator(prompt, info, input_exists)
+    return validator.run(outputs)
+
+
+def _find_outputs(
+    prompt: dict[str, Any], info: ObjectInfo, targets: Iterable[str] | None
+) -> tuple[list[str], dict[str, Any] | None]:
+    wanted = None if targets is None else set(targets)
+    outputs: list[str] = []
+    for node_id, node in prompt.items():
+        if not isinstance(node, dict) or "class_type" not in node:
+            msg = "Cannot execute because a node is missing the class_type property."
+            return [], graph_error("invalid_prompt", msg, f"Node ID '#{node_id}'")
+        class_type = node["class_type"]
+        if not isinstance(class_type, str) or not info.has_class(class_type):
+            msg = f"Cannot execute because node {class_type} does not exist."
+            return [], graph_error("invalid_prompt", msg, f"Node ID '#{node_id}'")
+        if info.is_output_node(class_type) and (wanted is None or node_id in wanted):
+            outputs.append(node_id)
+    if not outputs:
+        return [], graph_error("prompt_no_outputs", "Prompt has no outputs", "")
+    return outputs, None
+
+
+def _type_name(exc: BaseException) -> str:
+    module = type(exc).__module__
+    name = type(exc).__qualname__
+    return name if module in ("builtins", None) else f"{module}.{name}"
+
+
+Result = tuple[bool, list[dict[str, Any]], str]
+
+
+class _Validator:
+    """One validation pass over a prompt; `validated` keeps ComfyUI's memo order."""
+
+    def __init__(
+        self, prompt: dict[str, Any], info: ObjectInfo, input_exists: Callable[[str], bool] | None
+    ) -> None:
+        self.prompt = prompt
+        self.info = info
+        self.input_exists = input_exists
+        self.validated: dict[str, Result] = {}
+        self.active: set[str] = set()
+
+    def run(self, outputs: list[str]) -> PromptValidation:
+        good: list[str] = []
+        failed: list[tuple[str, list[dict[str, Any]]]] = []
+        node_errors: dict[str, dict[str, Any]] = {}
+        for out in outputs:
+            valid, reasons = self._validate_output(out)
+            if valid:
+                good.append(out)
+                continue
+            failed.append((out, reasons))
+            for node_id, (ok, node_reasons, _) in self.validated.items():
+                if ok or not node_reasons:
+                    continue
+                entry = node_errors.setdefault(
+                    node_id,
+                    {
+                        "errors": node_reasons,
+                        "dependent_outputs": [],
+                        "class_type": self.prompt[node_id]["class_type"],
+                    },
+                )
+                entry["dependent_outputs"].append(out)
+        if good:
+            return PromptValidation(None, node_errors, good)
+        details = "\n".join(f"{e['message']}: {e['details']}" for _, errs in failed for e in errs)
+        error = graph_error(
+            "prompt_outputs_failed_validation", "Prompt outputs failed validation", details
+        )
+        return PromptValidation(error, node_errors, [])
+
+    def _validate_output(self, out: str) -> tuple[bool, list[dict[str, Any]]]:
+        try:
+            valid, reasons, _ = self.validate(out)
+        except Exception as ex:  # ComfyUI turns any crash in validation into a node error
+            reasons = [
+                {
+                    "type": "exception_during_validation",
+                    "message": "Exception when validating node",
+                    "details": str(ex),
+                    "extra_info": {
+                        "exception_type": _type_name(ex),
+                        "traceback": traceback.format_tb(sys.exc_info()[2]),
+                    },
+                }
+            ]
+            self.validated[out] = (False, reasons, out)
+            return False, reasons
+        return valid, reasons
+
+    def validate(self, node_id: str) -> Result:
+        """Validate one node and, through links, everything upstream of it."""
+        if node_id in self.validated:
+            return self.validated[node_id]
+        if node_id in self.active:
+            raise RecursionError(f"Dependency cycle detected at node {node_id}")
+        self.active.add(node_id)
+        try:
+            result = self._validate_node(node_id)
+        finally:
+            self.active.discard(node_id)
+        self.validated[node_id] = result
+        return result
+
+    def _validate_node(self, node_id: str) -> Result:
+        node = self.prompt[node_id]
+        class_type = node["class_type"]
+        inputs = node.get("inputs", {})
+        errors: list[dict[str, Any]] = []
+        valid = True
+        for name, category, spec in self.info.inputs(class_type):
+            if name not in inputs:
+                if category == "required":
+                    errors.append(_missing(name))
+                continue
+            value = inputs[name]
+            if isinstance(value, list):
+                ok, error = self._check_link(node_id, name, spec, value)
+                valid = valid and ok
+            else:
+                error = self._check_value(class_type, name, spec, value, inputs)
+            if error is not None:
+                errors.append(error)
+        return (not errors and valid, errors, node_id)
+
+    def _check_link(
+        self, node_id: str, name: str, spec: list[Any], value: list[Any]
+    ) -> tuple[bool, dict[str, Any] | None]:
+        config = _config(spec)
+        if len(value) != 2:
+            return True, _reason(
+                "bad_linked_input",
+                "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                name,
+                name,
+                config,
+                received_value=value,
+            )
+        source_id, slot = value
+        received = self.info.return_types(self.prompt[source_id]["class_type"])[slot]
+        if not _types_match(received, spec[0]):
+            details = f"{name}, received_type({received}) mismatch input_type({spec[0]})"
+            msg = "Return type mismatch between linked nodes"
+            extra = {"received_type": received, "linked_node": value}
+            return True, _reason("return_type_mismatch", msg, details, name, config, **extra)
+        try:
+            ok, _, _ = self.validate(source_id)
+        except Exception as ex:  # charged to the linked node, as ComfyUI does
+            self.validated[source_id] = (
+                False,
+                [_inner_exception(ex, name, config, value)],
+                source_id,
+            )
+            return False, None
+        return ok, None
+
+    def _check_value(
+        self, class_type: str, name: str, spec: list[Any], value: Any, inputs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        config = _config(spec)
+        kind = spec[0]
+        if isinstance(value, dict) and "__value__" in value:
+            value = value["__value__"]
+        try:
+            value = _convert(kind, value)
+        except Exception as ex:
+            details = f"{name}, {value}, {ex}"
+            msg = f"Failed to convert an input value to a {kind} value"
+            extra = {"received_value": value, "exception_message": str(ex)}
+            return _reason("invalid_input_type", msg, details, name, config, **extra)
+        inputs[name] = value
+        if (class_type, name) in _FILE_VALIDATED:
+            return self._check_file(name, value)
+        return _check_bounds(name, spec, value, config)
+
+    def _check_file(self, name: str, value: Any) -> dict[str, Any] | None:
+        exists = self.input_exists(str(value)) if self.input_exists else False
+        if exists:
+            return None
+        return {
+            "type": "custom_validation_failed",
+            "message": "Custom validation failed for node",
+            "details": f"{name} - Invalid image file: {value}",
+            "extra_info": {"input_name": name},
+        }
+
+
+def _config(spec: list[Any]) -> list[Any]:
+    return [spec[0], spec[1] if len(spec) > 1 else {}]
+
+
+def _missing(name: str) -> dict[str, Any]:
+    return {
+        "type": "required_input_missing",
+        "message": "Required input is missing",
+        "details": name,
+        "extra_info": {"input_name": name},
+    }
+
+
+def _reason(
+    kind: str, message: str, details: str, name: str, config: Any, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "message": message,
+        "details": details,
+        "extra_info": {"input_name": name, "input_config": config, **extra},
+    }
+
+
+def _inner_exception(ex: Exception, name: str, config: Any, link: list[Any]) -> dict[str, Any]:
+    return _reason(
+        "exception_during_inner_validation",
+        "Exception when validating inner node",
+        str(ex),
+        name,
+        config,
+        exception_message=str(ex),
+        exception_type=_type_name(ex),
+        traceback=traceback.format_tb(sys.exc_info()[2]),
+        linked_node=link,
+    )
+
+
+def _convert(kind: Any, value: Any) -> Any:
+    if kind == "INT":
+        return int(value)
+    if kind == "FLOAT":
+        return float(value)
+    if kind == "STRING":
+        return str(value)
+    if kind == "BOOLEAN":
+        return bool(value)
+    return value
+
+
+def _check_bounds(name: str, spec: list[Any], value: Any, config: Any) -> dict[str, Any] | None:
+    extra = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    if "min" in extra and value < extra["min"]:
+        msg = f"Value {value} smaller than min of {extra['min']}"
+        return _reason("value_smaller_than_min", msg, name, name, config, received_value=value)
+    if "max" in extra and value > extra["max"]:
+        msg = f"Value {value} bigger than max of {extra['max']}"
+        return _reason("value_bigger_than_max", msg, name, name, config, received_value=value)
+    options = _combo_options(spec)
+    if options is None or value in options:
+        return None
+    shown: Any = config
+    listed = str(options)
+    if len(options) > 20:  # ComfyUI does not echo long model lists
+        listed, shown = f"(list of length {len(options)})", None
+    details = f"{name}: '{value}' not in {listed}"
+    return _reason(
+        "value_not_in_list", "Value not in list", details, name, shown, received_value=value
+    )
+
+
+def _types_match(received: Any, wanted: Any) -> bool:
+    if received == wanted:
+        return True
+    if not isinstance(received, str) or not isinstance(wanted, str):
+        return False
+    have = {t.strip() for t in received.split(",")}
+    need = {t.strip() for t in wanted.split(",")}
+    return "*" in have or "*" in need or bool(have & need)
+
+
+def model_missing(validation: PromptValidation) -> list[str]:
+    """Model file names ComfyUI rejected as not installed (value_not_in_list on a loader)."""
+    missing: list[str] = []
+    for entry in validation.node_errors.values():
+        for err in entry.get("errors", []):
+            extra = err.get("extra_info", {})
+            pair = (entry.get("class_type"), extra.get("input_name"))
+            if err.get("type") == "value_not_in_list" and pair in _LOADER_INPUTS:
+                name = str(extra.get("received_value"))
+                if name not in missing:
+                    missing.append(name)
+    return missing
+
+
+def is_output_node(info: ObjectInfo, class_type: str) -> bool:
+    """Whether ComfyUI treats the class as an output node."""
+    return info.is_output_node(class_type)
