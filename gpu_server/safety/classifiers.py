@@ -36,10 +36,12 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [*starts, length - tile]
 
 
-def windows(width: int, height: int, tile: int, overlap: int) -> Iterator[Window]:
-    """The whole image first, then overlapping tiles when a side is longer than one tile."""
+def windows(
+    width: int, height: int, tile: int, overlap: int, single_pass_max: int
+) -> Iterator[Window]:
+    """The whole image first, then overlapping tiles when a side is over single_pass_max."""
     yield (0, 0, width, height)
-    if max(width, height) <= tile:
+    if max(width, height) <= single_pass_max:
         return
     for top in tile_starts(height, tile, overlap):
         for left in tile_starts(width, tile, overlap):
@@ -60,24 +62,32 @@ class NudeNetClassifier:
     """NudeNet's shipped 320n detector run at a higher resolution and on tiles.
 
     At 320 px a body part that fills a small corner of a large image shrinks to a few
-    pixels and is missed; each window is therefore at most `tile` px and is fed to the
-    model at `resolution` px.
+    pixels and is missed. Images up to `single_pass_max` px run once at `resolution` px;
+    larger ones also run as overlapping `tile` px windows, each at `resolution` px.
     """
 
     name = "nudenet"
 
     def __init__(
-        self, *, resolution: int = 640, tile: int = 1024, overlap: int = 256, max_side: int = 2048
+        self,
+        *,
+        resolution: int = 640,
+        single_pass_max: int = 1024,
+        tile: int = 768,
+        overlap: int = 256,
+        max_side: int = 2048,
     ) -> None:
         self._detector = NudeDetector(inference_resolution=resolution)
-        self._tile, self._overlap, self._max_side = tile, overlap, max_side
+        self._single, self._tile, self._overlap = single_pass_max, tile, overlap
+        self._max_side = max_side
 
     def scores(self, image: Image.Image) -> dict[str, float]:
         """Highest score per exposed-part label over the whole image and its tiles."""
         img = bounded(image, self._max_side)
         bgr = np.ascontiguousarray(np.asarray(img, dtype=np.uint8)[:, :, ::-1])
         best: dict[str, float] = {}
-        for left, top, right, bottom in windows(img.width, img.height, self._tile, self._overlap):
+        plan = windows(img.width, img.height, self._tile, self._overlap, self._single)
+        for left, top, right, bottom in plan:
             crop = np.ascontiguousarray(bgr[top:bottom, left:right])
             for found in self._detector.detect(crop):
                 label = str(found["class"])

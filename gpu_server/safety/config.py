@@ -37,7 +37,8 @@ class GuardConfig(BaseModel):
     open_nsfw_on_text_only: bool = False
     classifiers: tuple[ClassifierName, ...] = ("nudenet", "opennsfw")
     inference_resolution: int = Field(default=640, ge=320, le=1280)
-    tile_size: int = Field(default=1024, ge=256, le=2048)
+    single_pass_max: int = Field(default=1024, ge=320, le=4096)
+    tile_size: int = Field(default=768, ge=256, le=2048)
     tile_overlap: int = Field(default=256, ge=0, le=1024)
     max_side: int = Field(default=2048, ge=512, le=8192)
     max_pixels: int = Field(default=8192 * 8192, ge=64 * 64)

@@ -113,6 +113,7 @@ def build_classifiers(config: GuardConfig) -> list[ImageClassifier]:
             built.append(
                 NudeNetClassifier(
                     resolution=config.inference_resolution,
+                    single_pass_max=config.single_pass_max,
                     tile=config.tile_size,
                     overlap=config.tile_overlap,
                     max_side=config.max_side,
