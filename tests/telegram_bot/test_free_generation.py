@@ -1,0 +1,53 @@
+"""Free generation end to end: the bot process against the fake Telegram API and stub backend."""
+
+from __future__ import annotations
+
+from tests.telegram_bot.conftest import Chat
+from tests.telegram_bot.stub_backend import StubBackend, image_bytes
+
+
+def test_start_shows_the_main_menu(chat: Chat) -> None:
+    """/start answers with the five main-menu buttons."""
+    menu = chat.say("/start")
+    labels = [b["text"] for b in menu.buttons()]
+    assert labels == [
+        "🎨 Free generation",
+        "🖼 Restyle a photo",
+        "🔍 Upscale",
+        "⚙️ Settings",
+        "❓ Help",
+    ]
+
+
+def test_free_generation_edits_progress_then_sends_the_photo(
+    chat: Chat, backend: StubBackend
+) -> None:
+    """Description → style → one message edited through queue and steps → the photo with buttons."""
+    menu = chat.say("/start")
+    ask = chat.press(menu, "Free generation")
+    assert "Describe" in ask.text
+    styles = chat.say("a red fox in the snow")
+    assert [b["text"] for b in styles.buttons()] == ["Realism", "Lux", "Anime", "ChatGPT"]
+    since = chat.tg.mark()
+    status = chat.press(styles, "Realism", contains="Generating")
+    photo = chat.wait("sendPhoto", since=since)
+    assert photo.upload("photo") == image_bytes(1, "jpeg")
+    assert [b["text"] for b in photo.buttons()] == [
+        "🔁 Again",
+        "🎲 Variations",
+        "📄 Original file",
+        "🏠 Menu",
+    ]
+    chat.wait("editMessageText", contains="Done", since=since)
+    message_id = str(status.result["message_id"])
+    edits = chat.tg.calls_to(chat.uid, "editMessageText", since)
+    texts = [c.text for c in edits if str(c.params["message_id"]) == message_id]
+    assert "⏳ In the queue: position 2" in texts
+    assert "⏳ In the queue: position 1" in texts
+    assert any(t.startswith("🎨 Drawing: step 2/4\n▓▓▓▓▓░░░░░ 50%") for t in texts)
+    assert texts[-1] == "✅ Done."
+    assert all(a != b for a, b in zip(texts, texts[1:])), texts
+    method, _, headers, body = backend.seen("POST", "/tasks")[-1]
+    assert headers["X-End-User-Id"] == str(chat.uid)
+    assert body["mode"] == "free" and body["style"] == "realism"
+    assert body["prompt"] == "a red fox in the snow"
