@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# genpod start-up: the same script on a RunPod pod (every boot) and on a laptop.
+#
+#   ./startup.sh                      set up and start (or update) everything under supervisord
+#   ./startup.sh --status             supervisor states, ports, /health, GPU, disk
+#   ./startup.sh --stop               stop every service and supervisord
+#   WORKSPACE=$PWD/.workspace ./startup.sh    laptop: everything under ./.workspace
+#
+# Flags (each has an environment twin):
+#   --install-comfyui  (INSTALL_COMFYUI=1)  clone ComfyUI $COMFYUI_VERSION into $WORKSPACE/ComfyUI
+#   --demo             (DEMO=1)             run the demo engine even if ComfyUI is installed
+#   --skip-install     (SKIP_INSTALL=1)     use $VENV_DIR as it is
+#   --skip-models      (SKIP_MODELS=1)      do not sync models (default in demo mode)
+#   --sync-models      (SKIP_MODELS=0)      sync models even in demo mode
+#   --no-warmup        (WARMUP=0)           skip the warm-up job
+#   --foreground       (FOREGROUND=1)       stay in the foreground while supervisord runs
+# Settings: WORKSPACE (/workspace), VENV_DIR ($WORKSPACE/venv), COMFYUI_DIR
+# ($WORKSPACE/ComfyUI), PYTHON_BIN (python3), BACKEND_PORT, GPU_SERVER_PORT, COMFYUI_PORT,
+# RESULT_RETENTION_S; secrets live in $WORKSPACE/.env (generated on first run, mode 0600).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORKSPACE="${WORKSPACE:-/workspace}"
+VENV_DIR="${VENV_DIR:-$WORKSPACE/venv}"
+COMFYUI_DIR="${COMFYUI_DIR:-$WORKSPACE/ComfyUI}"
+COMFYUI_REPO="${COMFYUI_REPO:-https://github.com/comfyanonymous/ComfyUI}"
+COMFYUI_VERSION="${COMFYUI_VERSION:-v0.3.64}"
+PYTHON_BIN="${PYTHON_BIN:-python3}"
+INSTALL_COMFYUI="${INSTALL_COMFYUI:-0}"
+DEMO="${DEMO:-0}"
+SKIP_INSTALL="${SKIP_INSTALL:-0}"
+SKIP_MODELS="${SKIP_MODELS:-}"
+WARMUP="${WARMUP:-1}"
+FOREGROUND="${FOREGROUND:-0}"
+ACTION=start
+
+log() { printf '[startup %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { log "error: $*" >&2; exit 1; }
+
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --install-comfyui) INSTALL_COMFYUI=1 ;;
+      --demo) DEMO=1 ;;
+      --skip-install) SKIP_INSTALL=1 ;;
+      --skip-models) SKIP_MODELS=1 ;;
+      --sync-models) SKIP_MODELS=0 ;;
+      --no-warmup) WARMUP=0 ;;
+      --foreground) FOREGROUND=1 ;;
+      --status) ACTION=status ;;
+      --stop) ACTION=stop ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; die "unknown option: $1" ;;
+    esac
+    shift
+  done
+}
+
+PY() { "$VENV_DIR/bin/python" "$@"; }
+CONF() { printf '%s' "$WORKSPACE/config/supervisord.conf"; }
+ctl() { PY -m supervisor.supervisorctl -c "$(CONF)" "$@"; }
+supervisord_up() { [ -f "$(CONF)" ] && ctl pid >/dev/null 2>&1; }
+
+ensure_venv() {
+  if [ ! -x "$VENV_DIR/bin/python" ]; then
+    log "creating $VENV_DIR"
+    "$PYTHON_BIN" -m venv "$VENV_DIR"
+  fi
+  [ "$SKIP_INSTALL" = 1 ] && { log "install skipped (SKIP_INSTALL=1)"; return; }
+  # Reinstall only when the project's dependency list or the interpreter changed: fast reboots.
+  local stamp="$VENV_DIR/.genpod-install" want
+  want="$( (cat "$REPO/pyproject.toml"; PY -V; printf '%s' "$REPO") | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "python environment up to date"
+    return
+  fi
+  log "installing genpod into $VENV_DIR"
+  PY -m pip install -q --upgrade pip
+  PY -m pip install -q -e "$REPO[backend,gpu,bot,infra]"
+  printf '%s\n' "$want" > "$stamp"
+}
+
+ensure_comfyui() {
+  if [ "$DEMO" = 1 ]; then return; fi
+  if [ ! -f "$COMFYUI_DIR/main.py" ] && [ "$INSTALL_COMFYUI" = 1 ]; then
+    command -v git >/dev/null || die "git is needed to install ComfyUI"
+    log "cloning ComfyUI $COMFYUI_VERSION into $COMFYUI_DIR"
+    git clone --depth 1 --branch "$COMFYUI_VERSION" "$COMFYUI_REPO" "$COMFYUI_DIR"
+    PY -m pip install -q -r "$COMFYUI_DIR/requirements.txt"
+  fi
+  if [ ! -f "$COMFYUI_DIR/main.py" ]; then
+    log "no ComfyUI in $COMFYUI_DIR (use --install-comfyui): running the demo engine"
+    DEMO=1
+  fi
+}
+
+prepare() {
+  local args=(--workspace "$WORKSPACE" prepare --python "$VENV_DIR/bin/python")
+  if [ "$DEMO" = 1 ]; then args+=(--demo); else args+=(--comfyui-dir "$COMFYUI_DIR"); fi
+  (cd "$REPO" && PY -m infra.pod "${args[@]}")
+}
+
+sync_models() {
+  if [ -z "$SKIP_MODELS" ]; then SKIP_MODELS="$DEMO"; fi
+  if [ "$SKIP_MODELS" = 1 ]; then log "model sync skipped"; return; fi
+  log "syncing models into $WORKSPACE/models"
+  # A failed model is reported and start-up goes on: the worker reports what is missing.
+  (cd "$REPO" && PY -m infra.models --models-dir "$WORKSPACE/models" sync) \
+    || log "warning: some models failed to sync; see above and run: python -m infra.models verify"
+}
+
+start_supervisor() {
+  if supervisord_up; then
+    log "supervisord already running: applying config changes"
+    ctl reread
+    ctl update
+    ctl start all >/dev/null || true
+    return
+  fi
+  rm -f "$WORKSPACE/run/supervisor.sock" "$WORKSPACE/run/supervisord.pid"
+  log "starting supervisord"
+  (cd "$WORKSPACE" && PY -m supervisor.supervisord -c "$(CONF)")
+}
+
+stay_in_foreground() {
+  local pidfile="$WORKSPACE/run/supervisord.pid"
+  trap 'ctl shutdown >/dev/null 2>&1 || true; exit 0' TERM INT
+  log "staying in the foreground (supervisord pid $(cat "$pidfile"))"
+  while [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 5 & wait $!; done
+  die "supervisord exited"
+}
+
+do_start() {
+  mkdir -p "$WORKSPACE"
+  WORKSPACE="$(cd "$WORKSPACE" && pwd)"
+  export WORKSPACE
+  ensure_venv
+  ensure_comfyui
+  prepare
+  sync_models
+  start_supervisor
+  log "waiting for services to answer /health"
+  (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" wait --timeout 180) \
+    || log "warning: not every service is healthy yet; see $WORKSPACE/logs"
+  if [ "$WARMUP" = 1 ]; then (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" warmup) || true; fi
+  (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" status) || true
+  if [ "$FOREGROUND" = 1 ]; then stay_in_foreground; fi
+}
+
+main() {
+  parse_args "$@"
+  case "$ACTION" in
+    status) PY -m infra.pod --workspace "$WORKSPACE" status ;;
+    stop)
+      if supervisord_up; then ctl shutdown; else log "supervisord is not running"; fi ;;
+    start) do_start ;;
+  esac
+}
+
+main "$@"
