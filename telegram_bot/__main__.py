@@ -14,7 +14,7 @@ from telegram_bot.settings import BotSettings
 
 # a help text that names the variable, not a secret
 MISSING_TOKEN = (
-    "TELEGRAM_BOT_TOKEN is not set."  # noqa: S105 Create a bot with @BotFather in Telegram, then put\n"
+    "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then put\n"  # noqa: S105
     "TELEGRAM_BOT_TOKEN=<the token it gives you> into telegram_bot/.env (see .env.example)."
 )
 

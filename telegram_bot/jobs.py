@@ -47,7 +47,7 @@ class JobRunner:
         self._interval = edit_interval_s
         self._timeout = timeout_s
         self._max_bytes = max_image_bytes
-        self._active: dict[int, str | None] = {}
+        self._active: dict[int, Job] = {}
         self._cancel_asked: set[int] = set()
 
     async def start(self, bot: Bot, job: Job) -> None:
@@ -65,18 +65,23 @@ class JobRunner:
             markup = keyboards.adult(job.lang, job.rid)
             await bot.send_message(job.chat_id, t(job.lang, "adult_ask"), reply_markup=markup)
             return
-        self._active[job.user_id] = None
+        self._active[job.user_id] = job
         try:
             await self._run(bot, job, prefs.adult_confirmed)
         finally:
-            self._active.pop(job.user_id, None)
+            self._release(job)
+
+    def _release(self, job: Job) -> None:
+        """Free the user's slot if job still holds it (a new job may hold it already)."""
+        if self._active.get(job.user_id) is job:
+            del self._active[job.user_id]
             self._cancel_asked.discard(job.user_id)
 
     async def cancel(self, user_id: int) -> bool:
         """Cancel the user's job on the backend; False when nothing was running."""
         if user_id not in self._active:
             return False
-        task_id = self._active[user_id]
+        task_id = self._active[user_id].request.task_id
         if task_id is None:
             self._cancel_asked.add(user_id)  # cancelled as soon as the backend names the task
             return True
@@ -92,9 +97,10 @@ class JobRunner:
         try:
             async with ChatActionSender.upload_photo(chat_id=job.chat_id, bot=bot):
                 view = await self._execute(bot, job, status, adult)
-                await status.show(t(job.lang, "fetching"), force=True)
+                # the slot is free once the backend is done: buttons under the result work at once
+                self._release(job)
+                await status.show(t(job.lang, "done"), force=True)
                 await send_result(bot, self._backend, job, view)
-            await status.show(t(job.lang, "done"), force=True)
         except BackendError as exc:
             await self._explain(status, job, exc)
         except InputRejected as exc:
@@ -103,7 +109,6 @@ class JobRunner:
     async def _execute(self, bot: Bot, job: Job, status: ProgressMessage, adult: bool) -> TaskView:
         image = await self._image_b64(bot, job.request.file_id) if job.request.file_id else None
         task = await self._backend.create_task(job.user_id, job.request.body(image), adult=adult)
-        self._active[job.user_id] = task.task_id
         job.request.task_id = task.task_id
         await self._prefs.remember(job.user_id, job.request, job.rid)
         if job.user_id in self._cancel_asked:
@@ -186,7 +191,8 @@ class JobRunner:
 
     async def _tell_busy(self, bot: Bot, job: Job) -> None:
         where = t(job.lang, "where_starting")
-        task_id = self._active.get(job.user_id)
+        running = self._active.get(job.user_id)
+        task_id = running.request.task_id if running else None
         if task_id:
             try:
                 view = await self._backend.task(job.user_id, task_id)

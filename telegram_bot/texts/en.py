@@ -36,7 +36,6 @@ TEXTS: dict[str, str] = {
     "generating": "⏳ Generating…",
     "queued": "⏳ In the queue: position {position}",
     "running": "🎨 Drawing: step {step}/{total}\n{bar} {percent}%",
-    "fetching": "📦 Almost there, fetching the result…",
     "done": "✅ Done.",
     "caption": "{style} · seed {seed}",
     "cancelled": "✖️ Cancelled.",

@@ -37,7 +37,6 @@ TEXTS: dict[str, str] = {
     "generating": "⏳ Генерирую…",
     "queued": "⏳ В очереди: место {position}",
     "running": "🎨 Рисую: шаг {step}/{total}\n{bar} {percent}%",
-    "fetching": "📦 Почти готово, забираю результат…",
     "done": "✅ Готово.",
     "caption": "{style} · seed {seed}",
     "cancelled": "✖️ Отменено.",

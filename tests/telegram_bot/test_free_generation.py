@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.support.fake_telegram import Call
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend, image_bytes
 
@@ -46,8 +47,42 @@ def test_free_generation_edits_progress_then_sends_the_photo(
     assert "⏳ In the queue: position 1" in texts
     assert any(t.startswith("🎨 Drawing: step 2/4\n▓▓▓▓▓░░░░░ 50%") for t in texts)
     assert texts[-1] == "✅ Done."
-    assert all(a != b for a, b in zip(texts, texts[1:])), texts
-    method, _, headers, body = backend.seen("POST", "/tasks")[-1]
+    assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), texts
+    _, _, headers, body = backend.seen("POST", "/tasks")[-1]
     assert headers["X-End-User-Id"] == str(chat.uid)
-    assert body["mode"] == "free" and body["style"] == "realism"
+    assert body["mode"] == "free"
+    assert body["style"] == "realism"
     assert body["prompt"] == "a red fox in the snow"
+
+
+def _first_result(chat: Chat, prompt: str) -> tuple[Call, int]:
+    """Run one free generation through the menu; return the photo call and a mark before it."""
+    styles = chat.say(prompt)
+    since = chat.tg.mark()
+    chat.press(styles, "Lux", contains="Generating")
+    return chat.wait("sendPhoto", since=since), since
+
+
+def test_again_variations_and_original_file(chat: Chat, backend: StubBackend) -> None:
+    """Again reuses the settings with a new seed; Variations is one batch-of-4 job sent as a
+    media group; Original file sends the PNG uncompressed as a document."""
+    photo, _ = _first_result(chat, "a lighthouse at dusk")
+    first_body = backend.seen("POST", "/tasks")[-1][3]
+
+    again = chat.press(photo, "Again", method="sendPhoto")
+    again_body = backend.seen("POST", "/tasks")[-1][3]
+    assert again.upload("photo") == image_bytes(1, "jpeg")
+    assert again_body["prompt"] == first_body["prompt"] == "a lighthouse at dusk"
+    assert again_body["style"] == "lux"
+    assert again_body["extra_params"]["seed"] == -1
+    assert len(backend.seen("POST", "/tasks")) >= 2
+
+    since = chat.tg.mark()
+    group = chat.press(photo, "Variations", method="sendMediaGroup")
+    assert backend.seen("POST", "/tasks")[-1][3]["extra_params"]["batch_size"] == 4
+    assert group.media_uploads() == [image_bytes(i, "jpeg") for i in (1, 2, 3, 4)]
+    buttons = chat.wait("sendMessage", contains="Done", since=since)
+    assert "🔁 Again" in [b["text"] for b in buttons.buttons()]
+
+    document = chat.press(photo, "Original file", method="sendDocument")
+    assert document.upload("document") == image_bytes(1, "png")
