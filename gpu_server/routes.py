@@ -85,8 +85,9 @@ async def health(worker: WorkerDep) -> dict[str, Any]:
 
 def _describe(stats: dict[str, Any], queue: dict[str, Any]) -> dict[str, Any]:
     system = stats.get("system", {})
-    argv = " ".join(str(arg) for arg in system.get("argv", []))
-    demo = system.get("engine") == "demo" or "fake_comfyui" in argv
+    argv = [str(arg) for arg in system.get("argv", [])]
+    kinds = {device.get("type") for device in stats.get("devices", [])}
+    demo = system.get("engine") == "demo" or "--demo-engine" in argv or "demo" in kinds
     devices = [
         {key: device.get(key) for key in ("name", "type", "vram_total", "vram_free")}
         for device in stats.get("devices", [])

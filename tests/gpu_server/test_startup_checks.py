@@ -49,7 +49,9 @@ def test_wrong_link_names_file_node_and_input(workflows, info):
     with pytest.raises(WorkflowError) as caught:
         check_workflows(load_templates(workflows), load_styles(), info)
     message = str(caught.value)
-    assert str(path) in message and "node 7 (VAEDecode)" in message and "input vae" in message
+    assert str(path) in message
+    assert "node 7 (VAEDecode)" in message
+    assert "input vae" in message
 
 
 def test_unknown_node_class_is_refused(workflows, info):

@@ -114,7 +114,7 @@ def test_architecture_picks_checkpoint_and_vae_never_mixed(templates, catalog):
 
 @pytest.mark.parametrize("count", [0, 1, 2, 3])
 def test_lora_chain_of_zero_to_three(templates, catalog, count):
-    """LoRAs form a chain after the checkpoint; every former MODEL/CLIP consumer follows the chain."""
+    """LoRAs chain after the checkpoint; every former MODEL/CLIP consumer follows the chain."""
     loras = [LoraSpec(name=f"l{i}.safetensors", weight=0.1 * (i + 1)) for i in range(count)]
     graph = fill(templates, catalog, make_job(catalog, "realism", loras=loras))
     ckpt = next(k for k, n in graph.items() if n["class_type"] == "CheckpointLoaderSimple")
@@ -123,7 +123,8 @@ def test_lora_chain_of_zero_to_three(templates, catalog, count):
     previous = ckpt
     for node_id, lora in zip(chain, loras, strict=True):
         inputs = graph[node_id]["inputs"]
-        assert inputs["model"] == [previous, 0] and inputs["clip"] == [previous, 1]
+        assert inputs["model"] == [previous, 0]
+        assert inputs["clip"] == [previous, 1]
         assert inputs["lora_name"] == lora.name
         assert inputs["strength_model"] == inputs["strength_clip"] == lora.weight
         previous = node_id
@@ -135,11 +136,12 @@ def test_lora_chain_of_zero_to_three(templates, catalog, count):
     outside = [n for k, n in graph.items() if k not in chain]
     links = [v for n in outside for v in n["inputs"].values() if isinstance(v, list)]
     if count:
-        assert [ckpt, 0] not in links and [ckpt, 1] not in links
+        assert [ckpt, 0] not in links
+        assert [ckpt, 1] not in links
 
 
 def test_restyle_injects_image_denoise_size_batch_and_canny(templates, catalog):
-    """Restyle: uploaded photo, resize to the chosen size, denoise, batch repeat, canny ControlNet."""
+    """Restyle: uploaded photo, resize to the chosen size, denoise, batch, canny ControlNet."""
     job = make_job(
         catalog,
         "realism",
@@ -168,7 +170,8 @@ def test_free_mode_controlnet_depth_bypasses_canny(templates, catalog):
     load = next(k for k, n in graph.items() if n["class_type"] == "LoadImage")
     assert graph[load]["inputs"]["image"] == "in-control.png"
     apply = only(graph, "ControlNetApplyAdvanced")
-    assert apply["image"] == [load, 0] and apply["strength"] == 0.5
+    assert apply["image"] == [load, 0]
+    assert apply["strength"] == 0.5
     assert only(graph, "ControlNetLoader")["control_net_name"] == "control_v11f1p_sd15_depth.pth"
 
 
@@ -188,7 +191,7 @@ def test_upscale_uses_the_configured_model_and_photo(templates, catalog):
 
 
 def test_style_without_vae_uses_the_checkpoint_vae(templates, catalog):
-    """When a profile has no VAE, the $vae node is dropped and its consumers use checkpoint output 2."""
+    """A profile without a VAE drops $vae; its consumers use the checkpoint's output 2."""
     style = catalog.styles["realism"].model_copy(update={"vae": None})
     job = make_job(catalog, "realism")
     template = templates.pick(Mode.FREE, "sdxl", controlnet=False)
