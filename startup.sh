@@ -14,6 +14,7 @@
 #   --sync-models      (SKIP_MODELS=0)      sync models even in demo mode
 #   --no-warmup        (WARMUP=0)           skip the warm-up job
 #   --foreground       (FOREGROUND=1)       stay in the foreground while supervisord runs
+#   --restart          (RESTART=1)          restart every service (after a code update)
 # Settings: WORKSPACE (/workspace), VENV_DIR ($WORKSPACE/venv), COMFYUI_DIR
 # ($WORKSPACE/ComfyUI), PYTHON_BIN (python3), BACKEND_PORT, GPU_SERVER_PORT, COMFYUI_PORT,
 # RESULT_RETENTION_S; secrets live in $WORKSPACE/.env (generated on first run, mode 0600).
@@ -32,12 +33,13 @@ SKIP_INSTALL="${SKIP_INSTALL:-0}"
 SKIP_MODELS="${SKIP_MODELS:-}"
 WARMUP="${WARMUP:-1}"
 FOREGROUND="${FOREGROUND:-0}"
+RESTART="${RESTART:-0}"
 ACTION=start
 
 log() { printf '[startup %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "error: $*" >&2; exit 1; }
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
   while [ $# -gt 0 ]; do
@@ -49,6 +51,7 @@ parse_args() {
       --sync-models) SKIP_MODELS=0 ;;
       --no-warmup) WARMUP=0 ;;
       --foreground) FOREGROUND=1 ;;
+      --restart) RESTART=1 ;;
       --status) ACTION=status ;;
       --stop) ACTION=stop ;;
       -h|--help) usage; exit 0 ;;
@@ -116,7 +119,7 @@ start_supervisor() {
     log "supervisord already running: applying config changes"
     ctl reread
     ctl update
-    ctl start all >/dev/null || true
+    if [ "$RESTART" = 1 ]; then ctl restart all; else ctl start all >/dev/null || true; fi
     return
   fi
   rm -f "$WORKSPACE/run/supervisor.sock" "$WORKSPACE/run/supervisord.pid"
