@@ -54,8 +54,9 @@ WorkerDep = Annotated["Worker", Depends(get_worker)]
 def require_token(worker: WorkerDep, authorization: Annotated[str, Header()] = "") -> None:
     """Accept only `Authorization: Bearer <WORKER_TOKEN>`; an unset token refuses everyone."""
     expected = worker.settings.worker_token.get_secret_value()
-    given = authorization.removeprefix("Bearer ").strip()
-    if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+    scheme, _, given = authorization.partition(" ")
+    valid = scheme == "Bearer" and secrets.compare_digest(given.encode(), expected.encode())
+    if not expected or not valid:
         raise Unauthorized("a valid worker token is required (Authorization: Bearer ...)")
 
 

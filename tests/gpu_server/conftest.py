@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from PIL import Image
 
 from common.protocol import ContentContext
@@ -19,6 +22,7 @@ from gpu_server.fake_comfyui.app import FakeComfyUI
 from gpu_server.fake_comfyui.config import FakeConfig
 from gpu_server.safety.base import Verdict
 from gpu_server.workflows import TemplateSet, load_templates
+from tests.support.procs import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,3 +97,23 @@ def guard() -> RecordingGuard:
 @pytest.fixture
 def executor(comfy, templates, catalog, guard) -> Executor:
     return Executor(comfy, templates, catalog, guard)
+
+
+@asynccontextmanager
+async def serve(app) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port inside the test's event loop."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
