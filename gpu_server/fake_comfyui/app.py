@@ -41,11 +41,15 @@ def create_app(config: FakeConfig) -> web.Application:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
-        for ws in list(app[STATE].hub.sockets.values()):
-            await ws.close()
         scratch.cleanup()
 
+    async def close_sockets(app: web.Application) -> None:
+        # Open websockets would otherwise hold the shutdown until aiohttp's timeout.
+        for ws in list(app[STATE].hub.sockets.values()):
+            await ws.close(code=1001, message=b"server shutting down")
+
     app.cleanup_ctx.append(lifespan)
+    app.on_shutdown.append(close_sockets)
     return app
 
 

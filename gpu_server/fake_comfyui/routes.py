@@ -39,6 +39,8 @@ async def post_prompt(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _json_body(request)
     number = state.next_number()
+    record = {"number": number, "body": body, "accepted": False}
+    state.submitted.append(record)
     if not isinstance(body, dict) or "prompt" not in body:
         error = {
             "type": "no_prompt",
@@ -56,9 +58,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     extra = dict(body.get("extra_data") or {})
     if "client_id" in body:
         extra["client_id"] = body["client_id"]
-    state.submitted.append(
-        {"prompt_id": prompt_id, "number": number, "body": body, "accepted": result.is_ok}
-    )
+    record.update(prompt_id=prompt_id, accepted=result.is_ok)
     if not result.is_ok:
         return web.json_response(
             {"error": result.error, "node_errors": result.node_errors}, status=400
