@@ -80,15 +80,17 @@ def embed(rgb: NDArray[np.uint8], job_id: str) -> NDArray[np.uint8]:
 
 
 def read_bits(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """Per-bit share of blocks voting 1 (near 0 or 1 when a mark is present)."""
+    """Per-bit soft vote in [0, 1]: above 0.5 reads as 1 (near 0 or 1 when a mark is present)."""
     _, approx, _ = _luma_band(rgb)
     blocks, _, _ = _blocks(approx)
     s = np.linalg.svd(_C @ blocks @ _C.T, compute_uv=False)
-    votes = (np.mod(s[:, 0], SCALE) > SCALE / 2).astype(np.float64)
+    phase = np.mod(s[:, 0], SCALE) / SCALE  # 0.25 carries a 0, 0.75 carries a 1
+    # Soft vote: +1 at the "1" point, -1 at the "0" point, 0 on the decision boundaries.
+    votes = -np.sin(2 * np.pi * phase)
     index = np.arange(len(blocks)) % PAYLOAD_BITS
-    ones = np.bincount(index, weights=votes, minlength=PAYLOAD_BITS)
-    counts = np.bincount(index, minlength=PAYLOAD_BITS)
-    return np.asarray(ones / np.maximum(counts, 1), dtype=np.float64)
+    total = np.bincount(index, weights=votes, minlength=PAYLOAD_BITS)
+    counts = np.maximum(np.bincount(index, minlength=PAYLOAD_BITS), 1)
+    return np.asarray(0.5 + total / counts / 2, dtype=np.float64)
 
 
 def decode(rgb: NDArray[np.uint8]) -> str | None:
