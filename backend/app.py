@@ -121,12 +121,16 @@ def create_app(settings: BackendSettings) -> FastAPI:
             await migrate(engine)
             services = build_services(settings, JobStore(engine), screen_prompt, metrics)
             app.state.services = services
-            for interval, action in (
-                (settings.reaper_interval_s, services.maintenance.reap),
-                (settings.retention_interval_s, services.maintenance.sweep),
-            ):
-                task = asyncio.create_task(every(interval, action))
-                stack.callback(task.cancel)
+            stop = asyncio.Event()
+            loops = [
+                asyncio.create_task(every(interval, action, stop))
+                for interval, action in (
+                    (settings.reaper_interval_s, services.maintenance.reap),
+                    (settings.retention_interval_s, services.maintenance.sweep),
+                )
+            ]
+            stack.push_async_callback(asyncio.gather, *loops)
+            stack.callback(stop.set)
             log.info("backend ready: store %s", engine.url.render_as_string(hide_password=True))
             yield
 

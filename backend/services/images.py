@@ -63,7 +63,12 @@ def _open_checked(field: str, data: bytes, limits: ImageLimits) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _reject(
+            ErrorCode.IMAGE_DECOMPRESSION_BOMB,
+            f"{field} declares far too many pixels; it was refused.",
+        ) from None
+    except UnidentifiedImageError:
         raise _reject(ErrorCode.IMAGE_INVALID, f"{field} is not a readable image.") from None
     except Exception:
         raise _reject(ErrorCode.IMAGE_INVALID, f"{field} is not a readable image.") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,10 +72,14 @@ class Maintenance:
         return len(rows)
 
 
-async def every(interval_s: float, action: Callable[[], object]) -> None:
-    """Run an async action forever at an interval; one failure is logged, not fatal."""
+async def every(interval_s: float, action: Callable[[], object], stop: asyncio.Event) -> None:
+    """Run an async action at an interval until `stop` is set; a failure is logged, not fatal."""
     while True:
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            # Stopping by flag, not by cancel: a cancel mid-query can wedge an SQLite connection.
+            await asyncio.wait_for(stop.wait(), interval_s)
+        if stop.is_set():
+            return
         try:
             result = action()
             if asyncio.iscoroutine(result):
