@@ -109,6 +109,10 @@ def build_services(
     )
 
 
+async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks)
+
+
 def create_app(settings: BackendSettings) -> FastAPI:
     """The backend app; the store and services come up in its lifespan."""
     metrics = Metrics()  # made here: the middleware needs it before the lifespan runs
@@ -129,7 +133,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
                     (settings.retention_interval_s, services.maintenance.sweep),
                 )
             ]
-            stack.push_async_callback(asyncio.gather, *loops)
+            stack.push_async_callback(_wait_all, loops)
             stack.callback(stop.set)
             log.info("backend ready: store %s", engine.url.render_as_string(hide_password=True))
             yield

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.backend.conftest import free_body, png_b64
+from tests.backend.conftest import free_body, make_settings, png_b64, serve
 
 
 def _raw_b64(data: bytes) -> str:
@@ -143,55 +143,53 @@ async def test_bad_request_gets_its_error_code(
         answer = await client.post("/tasks", json=body)
     assert (answer.status_code, answer.json()["error_code"]) == (status, code), answer.text
     sentence = answer.json()["error"]
-    assert sentence and "Traceback" not in sentence and len(sentence) < 300
+    assert sentence
+    assert "Traceback" not in sentence
+    assert len(sentence) < 300
 
 
 async def test_oversized_image_is_refused_before_decoding(tmp_path) -> None:
     """An image over MAX_IMAGE_MB is refused from its base64 length alone."""
-    from tests.backend.conftest import make_settings, serve
-
-    async with serve(make_settings(tmp_path, max_image_mb=0.01)) as backend:
-        async with httpx.AsyncClient(
-            base_url=backend.url, headers={"X-API-Key": "test-key-1"}
-        ) as c:
-            answer = await c.post("/tasks", json=restyle("A" * 20_000))
+    async with (
+        serve(make_settings(tmp_path, max_image_mb=0.01)) as backend,
+        httpx.AsyncClient(base_url=backend.url, headers={"X-API-Key": "test-key-1"}) as c,
+    ):
+        answer = await c.post("/tasks", json=restyle("A" * 20_000))
     assert (answer.status_code, answer.json()["error_code"]) == (422, "image_too_large")
 
 
 async def test_body_size_limit_declared_and_streamed(tmp_path) -> None:
     """A body over MAX_BODY_MB gets 413 body_too_large, by Content-Length and when streamed."""
-    from tests.backend.conftest import make_settings, serve
+    async with (
+        serve(make_settings(tmp_path, max_body_mb=0.01)) as backend,
+        httpx.AsyncClient(base_url=backend.url, headers={"X-API-Key": "test-key-1"}) as c,
+    ):
+        declared = await c.post("/tasks", json=free_body("z" * 20_000))
 
-    async with serve(make_settings(tmp_path, max_body_mb=0.01)) as backend:
-        async with httpx.AsyncClient(
-            base_url=backend.url, headers={"X-API-Key": "test-key-1"}
-        ) as c:
-            declared = await c.post("/tasks", json=free_body("z" * 20_000))
+        async def chunks():
+            for _ in range(10):
+                yield b" " * 5000
 
-            async def chunks():
-                for _ in range(10):
-                    yield b" " * 5000
-
-            streamed = await c.post(
-                "/tasks", content=chunks(), headers={"Content-Type": "application/json"}
-            )
+        streamed = await c.post(
+            "/tasks", content=chunks(), headers={"Content-Type": "application/json"}
+        )
     assert (declared.status_code, declared.json()["error_code"]) == (413, "body_too_large")
     assert (streamed.status_code, streamed.json()["error_code"]) == (413, "body_too_large")
 
 
 async def test_photo_modes_are_closed_by_default(tmp_path) -> None:
     """Without PHOTO_MODES_ENABLED, restyle and upscale answer 422 mode_unavailable."""
-    from tests.backend.conftest import make_settings, serve
-
-    async with serve(make_settings(tmp_path, photo_modes_enabled=False)) as backend:
-        async with httpx.AsyncClient(
-            base_url=backend.url, headers={"X-API-Key": "test-key-1"}
-        ) as c:
-            answers = [
-                await c.post("/tasks", json=restyle(png_b64())),
-                await c.post("/tasks", json={"mode": "upscale", "target_image": png_b64()}),
-            ]
-            styles = (await c.get("/styles")).json()
+    settings = make_settings(tmp_path, photo_modes_enabled=False)
+    headers = {"X-API-Key": "test-key-1"}
+    async with (
+        serve(settings) as backend,
+        httpx.AsyncClient(base_url=backend.url, headers=headers) as c,
+    ):
+        answers = [
+            await c.post("/tasks", json=restyle(png_b64())),
+            await c.post("/tasks", json={"mode": "upscale", "target_image": png_b64()}),
+        ]
+        styles = (await c.get("/styles")).json()
     assert [(a.status_code, a.json()["error_code"]) for a in answers] == [
         (422, "mode_unavailable")
     ] * 2

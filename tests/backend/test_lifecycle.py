@@ -31,7 +31,8 @@ async def test_task_runs_from_queue_to_done(client: httpx.AsyncClient, worker: W
     assert created.json()["status"] == "queued"
     assert created.json()["queue_position"] == 1
     lease = await worker.lease()
-    assert lease is not None and lease["job"]["job_id"] == task_id
+    assert lease is not None
+    assert lease["job"]["job_id"] == task_id
     params = lease["job"]["params"]
     assert (params["steps"], params["seed"], params["batch_size"]) == (25, 42, 2)
     assert (params["sampler"], params["width"]) == ("dpmpp_2m", 1024)
@@ -70,7 +71,8 @@ async def test_lease_prefers_loaded_checkpoint(
         second = await w.lease()
     finally:
         await w.close()
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert [first["job"]["job_id"], second["job"]["job_id"]] == [newer, older]
 
 
@@ -82,12 +84,15 @@ async def test_sync_jobs_go_before_older_async_jobs(
     sync = asyncio.create_task(client.post("/generate", json=free_body("a red boat")))
     await asyncio.sleep(0.3)
     lease = await worker.lease()
-    assert lease is not None and lease["job"]["prompt"] == "a red boat"
+    assert lease is not None
+    assert lease["job"]["prompt"] == "a red boat"
     await worker.result(lease)
     answer = (await sync).json()
-    assert answer["status"] == "done" and answer["image"]
+    assert answer["status"] == "done"
+    assert answer["image"]
     second = await worker.lease()
-    assert second is not None and second["job"]["job_id"] == queued
+    assert second is not None
+    assert second["job"]["job_id"] == queued
 
 
 async def test_lease_respects_capabilities(
@@ -104,7 +109,8 @@ async def test_lease_respects_capabilities(
     try:
         assert await sdxl_only.lease(wait_s=0.3) is None
         lease = await has_sd15.lease(wait_s=0.3)
-        assert lease is not None and lease["job"]["style"] == "anime"
+        assert lease is not None
+        assert lease["job"]["style"] == "anime"
     finally:
         await sdxl_only.close()
         await has_sd15.close()
@@ -154,7 +160,8 @@ async def test_result_is_idempotent_and_stale_lease_rejected(
     view = (await client.get(f"/tasks/{task_id}")).json()
     assert (view["image_count"], view["seed"]) == (1, 1)
     stale = await worker.result({**lease, "lease_id": "0" * 24})
-    assert stale.status_code == 409 and stale.json()["error_code"] == "lease_stale"
+    assert stale.status_code == 409
+    assert stale.json()["error_code"] == "lease_stale"
     assert (await worker.progress({**lease, "lease_id": "1" * 24}, 1)).status_code == 409
 
 
@@ -169,7 +176,8 @@ async def test_lease_expiry_requeues_then_fails(tmp_path) -> None:
             task_id = (await c.post("/tasks", json=free_body())).json()["task_id"]
             first = await w.lease()
             second = await w.lease(wait_s=3)
-            assert first is not None and second is not None
+            assert first is not None
+            assert second is not None
             assert (second["attempt"], second["job"]["job_id"]) == (2, task_id)
             late = await w.result(first)
             assert late.status_code == 409
@@ -188,7 +196,8 @@ async def test_retryable_failure_requeues_while_attempts_remain(
     task_id = (await client.post("/tasks", json=free_body())).json()["task_id"]
     for attempt in (1, 2, 3):
         lease = await worker.lease()
-        assert lease is not None and lease["attempt"] == attempt
+        assert lease is not None
+        assert lease["attempt"] == attempt
         assert (await worker.failure(lease, "comfy_unavailable", retryable=True)).status_code == 200
         assert (await worker.failure(lease, "comfy_unavailable", retryable=True)).status_code == 200
     view = (await client.get(f"/tasks/{task_id}")).json()
@@ -203,13 +212,14 @@ async def test_cancel_queued_task_never_runs(client: httpx.AsyncClient, worker: 
     assert cancelled.json()["status"] == "cancelled"
     assert await worker.lease(wait_s=0.2) is None
     again = await client.delete(f"/tasks/{task_id}")
-    assert again.status_code == 409 and again.json()["error_code"] == "task_finished"
+    assert again.status_code == 409
+    assert again.json()["error_code"] == "task_finished"
 
 
 async def test_cancel_running_task_tells_the_worker(
     client: httpx.AsyncClient, worker: Worker
 ) -> None:
-    """After cancel, the worker's next progress report answers cancel=true; its result is dropped."""
+    """After cancel, the next progress report answers cancel=true; the result is dropped."""
     task_id = (await client.post("/tasks", json=free_body())).json()["task_id"]
     lease = await worker.lease()
     assert lease is not None
@@ -219,7 +229,8 @@ async def test_cancel_running_task_tells_the_worker(
     view = (await client.get(f"/tasks/{task_id}")).json()
     assert (view["status"], view["image_count"]) == ("cancelled", 0)
     image = await client.get(f"/tasks/{task_id}/image")
-    assert image.status_code == 409 and image.json()["error_code"] == "task_not_finished"
+    assert image.status_code == 409
+    assert image.json()["error_code"] == "task_not_finished"
 
 
 async def _events(client: httpx.AsyncClient, task_id: str, out: list[tuple[str, dict]]) -> None:
@@ -250,7 +261,8 @@ async def test_event_stream_reports_queue_progress_and_done(
     names = [name for name, _ in events]
     assert events[0] == ("queued", {"position": 1})
     assert ("running", {"step": 2, "total": 20}) in events
-    assert names[-1] == "done" and events[-1][1]["status"] == "done"
+    assert names[-1] == "done"
+    assert events[-1][1]["status"] == "done"
     assert names.count("done") == 1
 
 
@@ -262,9 +274,11 @@ async def test_sync_generate_answers_processing_then_completes(tmp_path) -> None
             base_url=backend.url, headers={"X-API-Key": "test-key-1"}
         ) as c:
             answer = (await c.post("/generate", json=free_body())).json()
-            assert answer["status"] == "processing" and answer["image"] is None
+            assert answer["status"] == "processing"
+            assert answer["image"] is None
             lease = await w.lease()
-            assert lease is not None and lease["job"]["job_id"] == answer["task_id"]
+            assert lease is not None
+            assert lease["job"]["job_id"] == answer["task_id"]
             await w.result(lease)
             view = (await c.get(f"/tasks/{answer['task_id']}")).json()
         await w.close()
@@ -285,19 +299,20 @@ async def test_sync_generate_returns_every_image_of_a_batch(
     answer = (await client.post("/generate", json=free_body(batch_size=3))).json()
     await helper
     assert answer["status"] == "done"
-    assert len(answer["images"]) == 3 and answer["image"] == answer["images"][0]
+    assert len(answer["images"]) == 3
+    assert answer["image"] == answer["images"][0]
 
 
 async def test_queued_jobs_expire_after_their_deadline(tmp_path) -> None:
     """A job that waits past QUEUE_DEADLINE ends expired with error_code expired."""
     settings = make_settings(tmp_path, queue_deadline_s=0.2, reaper_interval_s=0.1)
-    async with serve(settings) as backend:
-        async with httpx.AsyncClient(
-            base_url=backend.url, headers={"X-API-Key": "test-key-1"}
-        ) as c:
-            task_id = (await c.post("/tasks", json=free_body())).json()["task_id"]
-            await asyncio.sleep(0.6)
-            view = (await c.get(f"/tasks/{task_id}")).json()
+    async with (
+        serve(settings) as backend,
+        httpx.AsyncClient(base_url=backend.url, headers={"X-API-Key": "test-key-1"}) as c,
+    ):
+        task_id = (await c.post("/tasks", json=free_body())).json()["task_id"]
+        await asyncio.sleep(0.6)
+        view = (await c.get(f"/tasks/{task_id}")).json()
     assert (view["status"], view["error_code"]) == ("expired", "expired")
 
 
