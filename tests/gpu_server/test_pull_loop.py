@@ -96,6 +96,10 @@ async def test_cancel_from_progress_answer_interrupts(backend, executor, catalog
     failure = backend.done["j-cancel"]
     assert isinstance(failure, JobFailure)
     assert failure.error_code == "cancelled"
+    for _ in range(100):  # the interrupt takes effect at ComfyUI's next sampler step
+        if fake.history:
+            break
+        await asyncio.sleep(0.02)
     entry = next(iter(fake.history.values()))
     assert entry["status"]["status_str"] == "error"  # interrupted, not run to the end
 
@@ -193,7 +197,7 @@ async def test_cancel_while_pending_removes_it_from_comfyui(backend, executor, c
 
 
 async def test_stale_lease_stops_the_job_without_a_result(backend, executor, catalog, http, fake):
-    """When the backend says the lease is stale (409), the prompt is stopped and nothing is posted."""
+    """A stale lease (409) stops the prompt in ComfyUI and nothing is posted for it."""
     fake.faults.step_time = 0.05
     await backend.jobs.put(job(catalog, "j-stale", steps=60))
     async with running_loop(backend, executor, catalog, http):
