@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gpu_server.fake_comfyui.app import create_app
-from gpu_server.fake_comfyui.config import FakeConfig, demo_models
+from gpu_server.fake_comfyui.config import DEFAULT_OBJECT_INFO, FakeConfig, demo_models
 
 log = logging.getLogger("gpu_server.fake_comfyui")
 
@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--job-time", type=float, default=0.0, help="extra seconds per prompt")
     parser.add_argument("--output-dir", type=Path, help="where outputs go (default: a temp folder)")
     parser.add_argument("--input-dir", type=Path, help="where uploads go (default: a temp folder)")
+    parser.add_argument(
+        "--object-info", type=Path, default=DEFAULT_OBJECT_INFO, help="captured /object_info JSON"
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -37,6 +40,7 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
     if args.models:
         models = json.loads(args.models.read_text(encoding="utf-8"))
     return FakeConfig(
+        object_info_path=args.object_info,
         models=models,
         step_time=args.step_time,
         job_time=args.job_time,

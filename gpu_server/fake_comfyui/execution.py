@@ -76,7 +76,6 @@ class Execution:
 
     async def run(self) -> dict[str, Any]:
         """Execute the prompt and build its history entry."""
-        self.state.interrupted = False
         sigs = graph.signatures(self.prompt, self._changed)
         cache = self.state.cache
         self.state.cache = cache = {k: v for k, v in cache.items() if k in set(sigs.values())}

@@ -38,7 +38,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     """Validate and queue a prompt; 400 with error + node_errors when ComfyUI would refuse it."""
     state = _state(request)
     body = await _json_body(request)
-    number = state.next_number()
+    number = _number(state, body)
     record = {"number": number, "body": body, "accepted": False}
     state.submitted.append(record)
     if not isinstance(body, dict) or "prompt" not in body:
@@ -67,6 +67,14 @@ async def post_prompt(request: web.Request) -> web.Response:
     return web.json_response(
         {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}
     )
+
+
+def _number(state: FakeState, body: Any) -> float:
+    """ComfyUI's queue number: given, or the next counter value (negated for `front`)."""
+    if isinstance(body, dict) and "number" in body:
+        return float(body["number"])
+    number = state.next_number()
+    return -number if isinstance(body, dict) and body.get("front") else number
 
 
 @routes.get("/prompt")

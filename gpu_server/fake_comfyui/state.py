@@ -69,10 +69,8 @@ class FakeState:
             name = f"{base.replace('%batch_num%', str(index))}_{counter:05}_.png"
             data = self.faults.take_output()
             if data is None:
-                data = await asyncio.to_thread(
-                    render_png, pic.width, pic.height, pic.seed + index, meta
-                )
-            await asyncio.to_thread((folder / name).write_bytes, data)
+                data = await _render(pic, index, meta)
+            (folder / name).write_bytes(data)
             records.append({"filename": name, "subfolder": subfolder, "type": kind})
             counter += 1
         return records
@@ -89,6 +87,7 @@ class FakeState:
 
     async def run_item(self, item: QueueItem) -> None:
         """Run one prompt and send the frames that close it."""
+        self.interrupted = False  # reset before any await so an early /interrupt is kept
         client_id = item.extra_data.get("client_id")
         self.hub.client_id, self.hub.last_node_id = client_id, None
         await self.queue.broadcast_status()
@@ -99,3 +98,11 @@ class FakeState:
         if client_id is not None:
             await self.hub.send("executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
         self.hub.client_id = None
+
+
+async def _render(pic: Picture, index: int, meta: dict[str, Any]) -> bytes:
+    """Render one output; big pictures go to a thread so sockets keep flowing meanwhile."""
+    args = (pic.width, pic.height, pic.seed + index, meta)
+    if pic.width * pic.height <= 256 * 256:
+        return render_png(*args)
+    return await asyncio.to_thread(render_png, *args)
