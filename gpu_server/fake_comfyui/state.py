@@ -79,11 +79,7 @@ class FakeState:
         """Execute queued prompts one at a time, in queue order."""
         while True:
             item = await self.queue.take()
-            try:
-                await self.run_item(item)
-            except Exception:  # a bug in the fake must not stop the queue
-                log.exception("fake ComfyUI failed to run prompt %s", item.prompt_id)
-                self.queue.running = None
+            await self.run_item(item)
 
     async def run_item(self, item: QueueItem) -> None:
         """Run one prompt and send the frames that close it."""
@@ -91,7 +87,12 @@ class FakeState:
         client_id = item.extra_data.get("client_id")
         self.hub.client_id, self.hub.last_node_id = client_id, None
         await self.queue.broadcast_status()
-        entry = await Execution(self, item).run()
+        execution = Execution(self, item)
+        try:
+            entry = await execution.run()
+        except Exception:  # a bug in the fake still ends the prompt, so no client hangs
+            log.exception("fake ComfyUI failed to run prompt %s", item.prompt_id)
+            entry = execution.entry("error")
         self.queue.done(item.prompt_id, entry)
         self.hub.last_node_id = None
         await self.queue.broadcast_status()

@@ -489,3 +489,51 @@ async def test_command_line_serves_the_demo_engine(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def test_preview_image_goes_to_temp_and_models_can_change(fake, http) -> None:
+    """PreviewImage writes a temp file served by /view; /fake/models swaps the installed lists."""
+    sock, _ = await connect(fake)
+    prompt = txt2img(seed=11)
+    prompt["7"] = {"class_type": "PreviewImage", "inputs": {"images": ["6", 0]}}
+    frames = await run(http, sock, prompt, "preview")
+    record = next(f for f in frames if f["type"] == "executed")["data"]["output"]["images"][0]
+    assert record["type"] == "temp"
+    assert record["filename"].startswith("ComfyUI_temp_")
+    assert size_of(await view_image(http, record)) == (64, 64)
+    changed = await http.post(
+        "/fake/models", json={"checkpoints": ["new.safetensors"], "loras": ["x.safetensors"]}
+    )
+    assert changed.status_code == 200
+    assert (await http.get("/models/loras")).json() == ["x.safetensors"]
+    assert (await submit(http, txt2img(), "old-model")).status_code == 400
+    await sock.conn.close()
+
+
+async def test_queue_number_can_be_given_or_put_in_front(fake, http) -> None:
+    """A given number is used as is; `front` queues ahead of the waiting prompts."""
+    sock, _ = await connect(fake)
+    fake.faults.step_time = 0.05
+    await submit(http, txt2img(seed=21), "running")
+    await submit(http, txt2img(seed=22), "later")
+    front = await http.post(
+        "/prompt",
+        json={
+            "prompt": txt2img(seed=23),
+            "prompt_id": "urgent",
+            "client_id": CLIENT,
+            "front": True,
+        },
+    )
+    assert front.json()["number"] == -2
+    pending = (await http.get("/queue")).json()["queue_pending"]
+    assert [item[1] for item in pending] == ["urgent", "later"]
+    await sock.until_done("running")
+    started = [
+        f["data"]["prompt_id"]
+        for f in await sock.until_done("urgent")
+        if f["type"] == "execution_start"
+    ]
+    assert started == ["urgent"]
+    await sock.until_done("later")
+    await sock.conn.close()
