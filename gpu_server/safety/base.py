@@ -22,12 +22,15 @@ class Verdict:
 
 
 class ImageGuard(Protocol):
-    """Screens input photos and generated outputs; blocked images never leave the worker."""
+    """Screens input photos and generated outputs; blocked images never leave the worker.
 
-    async def check_input(self, image: bytes, ctx: ContentContext) -> Verdict:
+    job_id is for the screening log only (job id, category, scores, pHash; never pixels).
+    """
+
+    async def check_input(self, image: bytes, ctx: ContentContext, *, job_id: str = "") -> Verdict:
         """Screen a user's photo before it reaches ComfyUI."""
         ...
 
-    async def check_output(self, image: bytes, ctx: ContentContext) -> Verdict:
+    async def check_output(self, image: bytes, ctx: ContentContext, *, job_id: str = "") -> Verdict:
         """Screen one generated image before it is returned or stored."""
         ...
