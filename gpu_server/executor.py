@@ -170,7 +170,7 @@ class Executor:
                     f"the {role} image is missing", error_code=ErrorCode.IMAGE_REQUIRED
                 )
             images[role] = _decode(job.images[role], role)
-            verdict = await self.guard.check_input(images[role], job.content)
+            verdict = await self.guard.check_input(images[role], job.content, job_id=job.job_id)
             if verdict.blocked:
                 raise JobRejected(
                     f"the {role} image was refused ({verdict.category})",
@@ -183,7 +183,7 @@ class Executor:
 
     async def _output(self, job: JobSpec, ref: ImageRef) -> OutputImage | None:
         png = await self.comfy.view(ref)
-        verdict = await self.guard.check_output(png, job.content)
+        verdict = await self.guard.check_output(png, job.content, job_id=job.job_id)
         if verdict.blocked:
             return None  # blocked images never leave the worker
         fmt = job.params.output_format

@@ -80,7 +80,7 @@ async def _start(
     await _check_templates(comfy, templates, catalog, settings)
     comfy.start()
     stack.push_async_callback(comfy.close)
-    executor = Executor(comfy, templates, catalog, guard or default_guard())
+    executor = Executor(comfy, templates, catalog, guard or default_guard(settings))
     inventory = Inventory(comfy, catalog, executor)
     worker = Worker(settings, comfy, executor, inventory, catalog, WorkerMetrics())
     if settings.backend_url:

@@ -36,6 +36,24 @@ class GpuServerSettings(ServiceSettings):
     progress_interval_s: float = Field(default=2.0, gt=0)
     max_request_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
 
+    safety_nudity_threshold: float = Field(
+        default=0.30, description="Exposed-part score that blocks; only lower (stricter) values."
+    )
+    safety_open_nsfw_threshold: float = Field(
+        default=0.40, description="Open-NSFW score that blocks photo jobs; only lower values."
+    )
+    safety_open_nsfw_on_text_only: bool = Field(
+        default=False, description="Also run Open-NSFW on text-only outputs (stricter, slower)."
+    )
+
+    def safety_overrides(self) -> dict[str, object]:
+        """The content-safety fields as gpu_server.safety.GuardConfig arguments."""
+        return {
+            "nudity_threshold": self.safety_nudity_threshold,
+            "open_nsfw_threshold": self.safety_open_nsfw_threshold,
+            "open_nsfw_on_text_only": self.safety_open_nsfw_on_text_only,
+        }
+
     def secrets_to_check(self) -> dict[str, SecretStr | None]:
         """The worker token must be real in production."""
         return {"WORKER_TOKEN": self.worker_token}

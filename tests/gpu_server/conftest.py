@@ -36,11 +36,11 @@ class RecordingGuard:
     inputs: list[bytes] = field(default_factory=list)
     outputs: list[bytes] = field(default_factory=list)
 
-    async def check_input(self, image: bytes, ctx: ContentContext) -> Verdict:
+    async def check_input(self, image: bytes, ctx: ContentContext, *, job_id: str = "") -> Verdict:
         self.inputs.append(image)
         return Verdict(blocked=self.block_inputs, category="nudity" if self.block_inputs else "ok")
 
-    async def check_output(self, image: bytes, ctx: ContentContext) -> Verdict:
+    async def check_output(self, image: bytes, ctx: ContentContext, *, job_id: str = "") -> Verdict:
         index = len(self.outputs)
         self.outputs.append(image)
         blocked = index in self.block_output_indexes
