@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--object-info", type=Path, default=DEFAULT_OBJECT_INFO, help="captured /object_info JSON"
     )
+    parser.add_argument(
+        "--preview-method",
+        default="none",
+        choices=["none", "auto", "latent2rgb", "taesd"],
+        help="anything but none sends binary preview frames",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -44,6 +50,7 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
         models=models,
         step_time=args.step_time,
         job_time=args.job_time,
+        previews=args.preview_method != "none",
         output_dir=args.output_dir,
         input_dir=args.input_dir,
     )

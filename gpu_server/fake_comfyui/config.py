@@ -70,6 +70,7 @@ class FakeConfig:
     models: dict[str, list[str]] = field(default_factory=demo_models)
     step_time: float = 0.0  # seconds per sampler step
     job_time: float = 0.0  # fixed extra seconds per executed prompt
+    previews: bool = False  # binary preview frames, as with --preview-method latent2rgb
     output_dir: Path | None = None  # None: a fresh temporary folder per app
     input_dir: Path | None = None
     temp_dir: Path | None = None

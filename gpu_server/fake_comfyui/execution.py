@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gpu_server.fake_comfyui import graph
-from gpu_server.fake_comfyui.images import image_size
+from gpu_server.fake_comfyui.images import image_size, preview_jpeg
 
 if TYPE_CHECKING:
     from gpu_server.fake_comfyui.hub import QueueItem
@@ -184,11 +184,31 @@ class Execution:
         if self.state.interrupted:
             raise Interrupted(node_id)
         await self.progress_state(node_id, step, steps, "running")
+        jpeg = self._preview(node_id, step)
+        if jpeg:  # metadata-aware clients get the preview before progress, others after it
+            await self.state.hub.send_preview(
+                jpeg, self._preview_meta(node_id), self.client_id, True
+            )
         data = {"value": step, "max": steps, "prompt_id": self.pid, "node": node_id}
         await self.state.hub.send("progress", data, self.client_id)
+        if jpeg:
+            await self.state.hub.send_preview(jpeg, {}, self.client_id, False)
         self.steps_done += 1
         if self.drop_after is not None and self.steps_done == self.drop_after:
             await self.state.hub.close_all()
+
+    def _preview(self, node_id: str, step: int) -> bytes:
+        if not self.state.config.previews:
+            return b""
+        pic = self._value(node_id)
+        pic = pic if isinstance(pic, graph.Picture) else graph.Picture(512, 512)
+        return preview_jpeg(pic.width, pic.height, pic.seed + step)
+
+    def _preview_meta(self, node_id: str) -> dict[str, Any]:
+        return {
+            "node_id": node_id, "prompt_id": self.pid, "display_node_id": node_id,
+            "parent_node_id": None, "real_node_id": node_id, "image_type": "image/jpeg",
+        }  # fmt: skip
 
     def _is_output(self, node_id: str) -> bool:
         return self.state.info.is_output_node(self.prompt[node_id]["class_type"])

@@ -7,6 +7,7 @@ import heapq
 import itertools
 import json
 import logging
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ class Hub:
         # Set by the runner while a prompt executes: who submitted it and the node running now.
         self.client_id: str | None = None
         self.last_node_id: str | None = None
+        # Feature flags each client sent as its first frame (supports_preview_metadata).
+        self.features: dict[str, dict[str, Any]] = {}
 
     async def send(self, event: str, data: Any, sid: str | None = None) -> None:
         """Send a JSON frame to `sid`, or to every socket when sid is None."""
@@ -35,6 +38,22 @@ class Hub:
                 await ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 log.debug("dropped a frame for a closing socket")
+
+    async def send_preview(
+        self, jpeg: bytes, metadata: dict[str, Any], sid: str | None, with_metadata: bool
+    ) -> None:
+        """Send a binary preview to the clients that do (or do not) read preview metadata."""
+        meta = json.dumps(metadata).encode()
+        framed = struct.pack(">II", 4, len(meta)) + meta + jpeg
+        legacy = struct.pack(">II", 1, 1) + jpeg
+        for client, ws in list(self.sockets.items()):
+            wants = bool(self.features.get(client, {}).get("supports_preview_metadata"))
+            if (sid is not None and client != sid) or wants != with_metadata or ws.closed:
+                continue
+            try:
+                await ws.send_bytes(framed if with_metadata else legacy)
+            except (ConnectionError, RuntimeError):
+                log.debug("dropped a preview for a closing socket")
 
     async def close_all(self, code: int = 1011) -> None:
         """Close every socket (the socket-drop fault)."""
@@ -49,6 +68,7 @@ class Hub:
         """Forget a socket unless a newer one already took its client id."""
         if self.sockets.get(sid) is ws:
             del self.sockets[sid]
+            self.features.pop(sid, None)
 
 
 @dataclass(order=True)

@@ -22,6 +22,14 @@ def render_png(width: int, height: int, seed: int, metadata: dict[str, Any]) -> 
     return encode_png(image, metadata)
 
 
+def preview_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A small JPEG like a latent2rgb preview (latent size: an eighth of the image)."""
+    size = (max(1, width // 8), max(1, height // 8))
+    out = io.BytesIO()
+    _pattern(seed).resize(size).save(out, format="JPEG", quality=75)
+    return out.getvalue()
+
+
 def encode_png(image: Image.Image, metadata: dict[str, Any]) -> bytes:
     """Encode as 8-bit RGB PNG at zlib level 1, with one tEXt chunk per metadata key."""
     info = PngInfo()

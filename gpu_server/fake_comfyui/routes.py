@@ -233,7 +233,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             await state.hub.send("executing", {"node": state.hub.last_node_id}, sid)
         first = True
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT and first and _is_feature_flags(msg.data):
+            flags = _feature_flags(msg.data) if msg.type == WSMsgType.TEXT and first else None
+            if flags is not None:
+                state.hub.features[sid] = flags
                 await state.hub.send("feature_flags", FEATURES, sid)
             first = False
     finally:
@@ -241,12 +243,15 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _is_feature_flags(text: str) -> bool:
+def _feature_flags(text: str) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
     except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("type") == "feature_flags"
+        return None
+    if not isinstance(data, dict) or data.get("type") != "feature_flags":
+        return None
+    flags = data.get("data")
+    return flags if isinstance(flags, dict) else {}
 
 
 def add_routes(app: web.Application) -> None:

@@ -537,3 +537,60 @@ async def test_queue_number_can_be_given_or_put_in_front(fake, http) -> None:
     assert started == ["urgent"]
     await sock.until_done("later")
     await sock.conn.close()
+
+
+async def raw_until_done(conn, prompt_id: str) -> list[object]:
+    """Frames as parsed JSON, or (event type, payload) for binary frames."""
+    out: list[object] = []
+    while True:
+        message = await asyncio.wait_for(conn.recv(), 5)
+        if isinstance(message, bytes):
+            out.append((int.from_bytes(message[:4], "big"), message[4:]))
+            continue
+        frame = json.loads(message)
+        out.append(frame)
+        if (
+            frame["type"] == "executing"
+            and frame["data"].get("node") is None
+            and frame["data"]["prompt_id"] == prompt_id
+        ):
+            return out
+
+
+async def test_binary_previews_follow_the_client_feature_flags(tmp_path: Path) -> None:
+    """Previews on: legacy clients get type 1 after progress, metadata clients type 4 before."""
+    server = FakeComfyUI(
+        FakeConfig(models=RECORDED_MODELS, output_dir=tmp_path / "o", previews=True)
+    )
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            legacy, _ = await connect(server, "legacy")
+            await submit(client, txt2img(seed=31), "p1", "legacy")
+            frames = await raw_until_done(legacy.conn, "p1")
+            kinds = [f[0] if isinstance(f, tuple) else f["type"] for f in frames]
+            first = kinds.index("progress")
+            assert kinds[first - 1 : first + 2] == ["progress_state", "progress", 1]
+            payload = next(f[1] for f in frames if isinstance(f, tuple))
+            assert payload[:4] == (1).to_bytes(4, "big")
+            assert Image.open(io.BytesIO(payload[4:])).format == "JPEG"
+            await legacy.conn.close()
+            meta, _ = await connect(server, "meta")
+            await meta.conn.send(
+                json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
+            )
+            await meta.frame()
+            await submit(client, txt2img(seed=32), "p2", "meta")
+            frames = await raw_until_done(meta.conn, "p2")
+            kinds = [f[0] if isinstance(f, tuple) else f["type"] for f in frames]
+            first = kinds.index("progress")
+            assert kinds[first - 2 : first + 1] == ["progress_state", 4, "progress"]
+            payload = frames[first - 1][1]
+            length = int.from_bytes(payload[:4], "big")
+            assert json.loads(payload[4 : 4 + length]) == {
+                "node_id": "5", "prompt_id": "p2", "display_node_id": "5",
+                "parent_node_id": None, "real_node_id": "5", "image_type": "image/jpeg",
+            }  # fmt: skip
+            await meta.conn.close()
+    finally:
+        await server.stop()
