@@ -7,8 +7,11 @@ Only hashes, job ids and times are kept, never the image.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
+import logging
 import sqlite3
 import time
 from contextlib import closing
@@ -17,6 +20,8 @@ from pathlib import Path
 
 import imagehash
 from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger("genpod.registry")
 
 DEFAULT_MAX_DISTANCE = 10  # of 64 pHash bits; recompression and resizing stay well under
 
@@ -111,3 +116,15 @@ class DeliveryRegistry:
         """Drop a job's records (kept by default: takedowns come long after retention)."""
         with closing(self._connect()) as db, db:
             db.execute("DELETE FROM delivered WHERE job_id = ?", (job_id,))
+
+
+def record_result_images(registry: DeliveryRegistry, job_id: str, images_b64: list[str]) -> int:
+    """Record a stored job result's images; a bad image is logged, never fails the result."""
+    recorded = 0
+    for index, data_b64 in enumerate(images_b64):
+        try:
+            registry.record_delivery(job_id, base64.b64decode(data_b64), index=index)
+            recorded += 1
+        except (RegistryError, binascii.Error, ValueError, sqlite3.Error) as exc:
+            log.warning("delivery not recorded", extra={"job_id": job_id, "error": str(exc)})
+    return recorded
