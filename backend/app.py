@@ -16,6 +16,7 @@ from backend.middleware import BodyLimitAndMetrics
 from backend.routers import meta, public, worker
 from backend.services.catalog import sampler_lists
 from backend.services.content_policy import screen_prompt
+from backend.services.content_policy.registry import DeliveryRegistry
 from backend.services.events import Notifier
 from backend.services.images import ImageLimits
 from backend.services.maintenance import Maintenance, every
@@ -84,7 +85,8 @@ def build_services(
         clock=clock,
     )
     lease = LeaseConfig(settings.lease_ttl_s, settings.max_attempts, settings.affinity_max_wait_s)
-    scheduler = Scheduler(store, files, notifier, workers, metrics, lease, clock)
+    registry = DeliveryRegistry(settings.data_dir / "delivered.sqlite3")
+    scheduler = Scheduler(store, files, notifier, workers, metrics, lease, clock, registry)
     maintenance = Maintenance(
         store,
         files,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.errors import Conflict, RequestRejected, TaskNotFound
+from backend.services.content_policy.registry import DeliveryRegistry, record_result_images
 from backend.services.events import Notifier
 from backend.services.metrics import Metrics
 from backend.services.results import ResultFiles
@@ -54,6 +56,7 @@ class Scheduler:
     metrics: Metrics
     config: LeaseConfig
     clock: Callable[[], float]
+    registry: DeliveryRegistry | None = None  # pHash of delivered images, for takedowns
 
     async def lease(self, request: LeaseRequest) -> Lease | None:
         """Wait up to wait_s for a job this worker can run; None when none came."""
@@ -131,6 +134,9 @@ class Scheduler:
             },
         )
         await self._settle(row, result.lease_id, outcome)
+        if self.registry is not None:
+            images = [image.data_b64 for image in result.images]
+            await asyncio.to_thread(record_result_images, self.registry, row.id, images)
         self.metrics.finished(
             row.mode, row.style, self.clock() - (row.started_at or row.created_at)
         )
