@@ -75,7 +75,7 @@ def build_services(
         notifier=notifier,
         rules=rules,
         config=SubmitConfig(
-            settings.content_policy, settings.queue_deadline_s, settings.request_timeout
+            settings.content_policy, settings.queue_deadline_s, settings.job_deadline_s
         ),
         screen=screen,
         strikes=strikes,

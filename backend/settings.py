@@ -35,6 +35,7 @@ class BackendSettings(ServiceSettings):
     strikes_rate_limit_at: int = Field(default=2, ge=1)
     strikes_suspend_at: int = Field(default=4, ge=1)
     strike_cooldown_s: float = Field(default=600.0, ge=0)
+    job_deadline_s: float = Field(default=170.0, gt=0, description="run-time limit on a worker")
     lease_ttl_s: float = Field(default=30.0, gt=0, le=600)
     max_attempts: int = Field(default=3, ge=1, le=20)
     queue_deadline_s: float = Field(default=600.0, gt=0)

@@ -39,7 +39,7 @@ class SubmitConfig:
 
     policy: Policy
     queue_deadline_s: float
-    request_timeout_s: float
+    job_deadline_s: float
 
 
 @dataclass
@@ -115,7 +115,7 @@ class Submission:
                 image_conditioned=job.image_conditioned,
                 adult_allowed=adult_allowed,
             ),
-            deadline_s=max(1.0, self.config.request_timeout_s - 10.0),
+            deadline_s=self.config.job_deadline_s,
         )
         return JobRow(
             id=job_id,
