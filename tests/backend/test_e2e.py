@@ -129,7 +129,7 @@ def test_async_flow_with_event_stream(shared: Stack) -> None:
 
 
 def test_cancel_queued_and_running(shared: Stack) -> None:
-    """A queued job is cancelled before it runs; a running one is interrupted and the worker moves on."""
+    """A queued job never runs; a running one is interrupted and the worker goes on."""
     set_faults(shared, step_time=0.3)
     try:
         with shared.client() as client:
