@@ -3,12 +3,13 @@
 The same error types, messages, details and extra_info, the same exception-driven path for links
 to missing nodes, and the same `dependent_outputs` quirk (every failed node seen so far is
 charged to each failing output). Where ComfyUI iterates a set, this follows the schema's input
-order so that answers are deterministic. Like ComfyUI, it stores converted widget values (for
-example "3" -> 3 for an INT) back into the prompt.
+order so that answers are deterministic. Like ComfyUI, it converts widget values (for example
+"3" -> 3 for an INT); the converted copy is `PromptValidation.prompt`, the input is not changed.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -30,6 +31,8 @@ class PromptValidation:
     error: dict[str, Any] | None
     node_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    # The validated copy with widget values converted as ComfyUI stores them ("3" -> 3 for INT).
+    prompt: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_ok(self) -> bool:
@@ -52,9 +55,10 @@ def validate_prompt(
     """Validate an API-format prompt exactly as ComfyUI's POST /prompt does."""
     if not isinstance(prompt, dict):
         return PromptValidation(graph_error("invalid_prompt", "Prompt must be an object", ""))
+    prompt = copy.deepcopy(prompt)  # the caller's dict is left as it was
     outputs, error = _find_outputs(prompt, info, partial_execution_targets)
     if error is not None:
-        return PromptValidation(error)
+        return PromptValidation(error, prompt=prompt)
     validator = _Validator(prompt, info, input_exists)
     return validator.run(outputs)
 
@@ -123,12 +127,12 @@ class _Validator:
                 )
                 entry["dependent_outputs"].append(out)
         if good:
-            return PromptValidation(None, node_errors, good)
+            return PromptValidation(None, node_errors, good, self.prompt)
         details = "\n".join(f"{e['message']}: {e['details']}" for _, errs in failed for e in errs)
         error = graph_error(
             "prompt_outputs_failed_validation", "Prompt outputs failed validation", details
         )
-        return PromptValidation(error, node_errors, [])
+        return PromptValidation(error, node_errors, [], self.prompt)
 
     def _validate_output(self, out: str) -> tuple[bool, list[dict[str, Any]]]:
         try:

@@ -124,6 +124,12 @@ class FakeComfyUI:
         """Where uploads are stored."""
         return self.state.folders.input
 
+    async def set_down(self, down: bool) -> None:
+        """Answer 503 on every ComfyUI route (and drop the sockets) until set back."""
+        self.state.faults.down = down
+        if down:
+            await self.state.hub.close_all()
+
     def set_models(self, models: dict[str, list[str]]) -> None:
         """Replace the installed model lists (what validation and /models see)."""
         self.state.config.models = models

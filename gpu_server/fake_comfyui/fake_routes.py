@@ -12,11 +12,14 @@ fake_routes = web.RouteTableDef()
 @fake_routes.post("/fake/faults")
 async def set_faults(request: web.Request) -> web.Response:
     """Change the injected faults; answers the faults now in force."""
-    faults = request.app[STATE].faults
+    state = request.app[STATE]
+    faults = state.faults
     try:
         faults.update(await request.json())
     except (ValueError, AttributeError) as exc:
         return web.json_response({"error_code": "invalid_request", "error": str(exc)}, status=400)
+    if faults.down:  # a server that is down has no open sockets either
+        await state.hub.close_all()
     return web.json_response(faults.describe())
 
 

@@ -63,7 +63,8 @@ async def post_prompt(request: web.Request) -> web.Response:
         return web.json_response(
             {"error": result.error, "node_errors": result.node_errors}, status=400
         )
-    await state.queue.put(state.queue.item(number, prompt_id, prompt, extra, result.outputs))
+    item = state.queue.item(number, prompt_id, result.prompt, extra, result.outputs)
+    await state.queue.put(item)
     return web.json_response(
         {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}
     )

@@ -792,11 +792,13 @@ def test_output_node_own_error_fills_details(info) -> None:
 
 
 def test_values_are_converted_like_comfyui(info) -> None:
-    """Numeric strings are converted to the input's type before the range check."""
+    """Numeric strings are converted before the range check, in a copy of the prompt."""
     prompt = copy.deepcopy(BASE_WORKFLOW)
     prompt["5"]["inputs"]["steps"] = "3"
-    assert validate_prompt(prompt, info).is_ok
-    assert prompt["5"]["inputs"]["steps"] == 3
+    result = validate_prompt(prompt, info)
+    assert result.is_ok
+    assert result.prompt["5"]["inputs"]["steps"] == 3
+    assert prompt["5"]["inputs"]["steps"] == "3"
 
 
 def test_with_installed_replaces_model_lists() -> None:

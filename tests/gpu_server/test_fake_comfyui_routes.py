@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from PIL import Image
 
 from gpu_server.comfy_schema import PromptValidation, model_missing
@@ -410,8 +411,13 @@ async def test_missing_model_is_refused_and_named(fake, http) -> None:
 
 async def test_faults_over_http(fake, http) -> None:
     """/fake/faults sets down mode and errors; /fake/next_output replaces the next image."""
+    listener, _ = await connect(fake, "listener")
     down = await http.post("/fake/faults", json={"down": True})
     assert down.json()["down"] is True
+    with pytest.raises(websockets.ConnectionClosed):
+        await listener.drain()
+    with pytest.raises(websockets.InvalidStatus):
+        await connect(fake, "refused")
     assert (await http.get("/system_stats")).status_code == 503
     assert (await submit(http, txt2img(), "x")).status_code == 503
     await http.post("/fake/faults", json={"reset": True})
