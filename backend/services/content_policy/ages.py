@@ -68,6 +68,7 @@ _RU_STEMS = [
 ]
 
 _NUM_EN = "|".join(_EN_WORDS)
+_NUM_DIGITS = r"\d{1,2}"
 _NUM_RU = "|".join(_RU_WORDS)
 _UNIT_EN = r"(?:years?|yrs?|yo|y o|yr old|let|god[a-z]*)"
 _UNIT_RU = r"(?:лет|годик\w*|год\w*|летн\w*|годовал\w*)"
@@ -99,6 +100,17 @@ def _to_int(value: str) -> int:
         if value in words:
             return words.index(value)
     return 0
+
+
+_BARE = re.compile(
+    rf"(?:^|(?<=[\s,;.!?/|()\[\]{{}}-]))({_NUM_DIGITS}|{_NUM_EN}|{_NUM_RU})\s*(?=$|[,;.!?/|()\[\]{{}}\n-])"
+)
+
+
+def bare_minor_numbers(text: str) -> list[int]:
+    """Numbers under 18 standing alone between separators ("girl, 12, ..."): read as ages."""
+    found = (_to_int(m.group(1)) for m in _BARE.finditer(text))
+    return [n for n in found if 0 < n < 18]
 
 
 def has_minor_age(text: str) -> bool:

@@ -69,7 +69,9 @@ _TRANSLIT_MAP = dict(_TRANSLIT)
 
 _Y_AFTER_VOWEL_RE = re.compile(r"([аеиоуыэюя])ы")
 _RU_FLAT = str.maketrans({"ь": None, "ъ": None, "й": "и", "ё": "е", "э": "е"})
-_WEIGHT_RE = re.compile(r":\s*-?\d+(?:\.\d+)?")
+# Prompt weights are small numbers right before a closing bracket: "(word:1.3)", "[x:0.5]".
+# "(age:12)" is not a weight and keeps its number.
+_WEIGHT_RE = re.compile(r":\s*-?(?:[01]?\.\d+|[012](?:\.\d+)?)\s*(?=[)\]}>])")
 _BRACKETS_RE = re.compile(r"[()\[\]{}<>]")
 _SYMBOL_LEET_RE = re.compile(r"(?<=\w)[@$!|](?=\w)|[@$](?=\w)|(?<=\w)[@$]")
 _SYMBOL_LEET = str.maketrans({"@": "a", "$": "s", "!": "i", "|": "l"})
@@ -92,7 +94,7 @@ def fold_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(_clean_char(ch) for ch in unicodedata.normalize("NFD", text))
     text = unicodedata.normalize("NFC", text)
-    text = _WEIGHT_RE.sub(" ", _BRACKETS_RE.sub(" ", text))
+    text = _BRACKETS_RE.sub(" ", _WEIGHT_RE.sub(" ", text))
     return _SYMBOL_LEET_RE.sub(lambda m: m.group(0).translate(_SYMBOL_LEET), text)
 
 

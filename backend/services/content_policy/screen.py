@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from backend.services.content_policy.ages import has_minor_age
+from backend.services.content_policy.ages import bare_minor_numbers, has_minor_age
 from backend.services.content_policy.lexicon import Lexicon, default_lexicon
 from backend.services.content_policy.normalize import Normalised, normalise
 from backend.services.content_policy.terms import Span, TermSet
@@ -33,6 +33,7 @@ class Findings:
     youth: bool
     ambiguous_youth: bool
     minor_age: bool
+    bare_number: bool
     sexual: bool
     suggestive: bool
     undress: bool
@@ -51,6 +52,7 @@ def find(text: Normalised, lex: Lexicon) -> Findings:
         youth=hit(lex.youth),
         ambiguous_youth=hit(lex.ambiguous_youth),
         minor_age=has_minor_age(" ".join(text.tokens)),
+        bare_number=bool(bare_minor_numbers(text.text)),
         sexual=hit(lex.sexual),
         suggestive=hit(lex.suggestive),
         undress=hit(lex.undress),
@@ -94,17 +96,21 @@ def _refusal(
 ) -> tuple[ErrorCode | None, bool]:
     """The rules that hold in every policy, then the sfw rule, in order; (code, strike)."""
     sexual = pos.sexual or pos.undress
+    aroused = sexual or pos.suggestive
     rules = (
-        ((pos.youth or pos.minor_age) and (sexual or pos.suggestive), ErrorCode.POLICY_MINORS),
-        (image_conditioned and (pos.undress or pos.undress_photo), ErrorCode.POLICY_UNDRESS),
-        (pos.real_person and (sexual or pos.suggestive), ErrorCode.POLICY_REAL_PERSON),
-        (image_conditioned and sexual, ErrorCode.POLICY_NUDITY),
-        (policy == "sfw" and pos.undress, ErrorCode.POLICY_UNDRESS),
-        (policy == "sfw" and pos.sexual, ErrorCode.POLICY_NUDITY),
+        ((pos.youth or pos.minor_age) and aroused, ErrorCode.POLICY_MINORS, True),
+        # "girl, 12, nude": a lone number under 18 beside sexual words reads as an age,
+        # refused, but too weak a sign for a strike.
+        (pos.bare_number and aroused, ErrorCode.POLICY_MINORS, False),
+        (image_conditioned and (pos.undress or pos.undress_photo), ErrorCode.POLICY_UNDRESS, False),
+        (pos.real_person and aroused, ErrorCode.POLICY_REAL_PERSON, False),
+        (image_conditioned and sexual, ErrorCode.POLICY_NUDITY, False),
+        (policy == "sfw" and pos.undress, ErrorCode.POLICY_UNDRESS, False),
+        (policy == "sfw" and pos.sexual, ErrorCode.POLICY_NUDITY, False),
     )
-    for fired, code in rules:
+    for fired, code, strike in rules:
         if fired:
-            return code, code is ErrorCode.POLICY_MINORS
+            return code, strike
     return None, False
 
 
