@@ -20,7 +20,16 @@ from gpu_server.comfy_schema.object_info import (
     FILE_VALIDATED,
     LOADER_INPUTS,
     ObjectInfo,
-    combo_options,
+)
+from gpu_server.comfy_schema.reasons import (
+    check_bounds,
+    convert,
+    inner_exception,
+    input_config,
+    missing_input,
+    reason,
+    type_name,
+    types_match,
 )
 
 
@@ -83,12 +92,6 @@ def _find_outputs(
     return outputs, None
 
 
-def _type_name(exc: BaseException) -> str:
-    module = type(exc).__module__
-    name = type(exc).__qualname__
-    return name if module in ("builtins", None) else f"{module}.{name}"
-
-
 Result = tuple[bool, list[dict[str, Any]], str]
 
 
@@ -144,7 +147,7 @@ class _Validator:
                     "message": "Exception when validating node",
                     "details": str(ex),
                     "extra_info": {
-                        "exception_type": _type_name(ex),
+                        "exception_type": type_name(ex),
                         "traceback": traceback.format_tb(sys.exc_info()[2]),
                     },
                 }
@@ -176,7 +179,7 @@ class _Validator:
         for name, category, spec in self.info.inputs(class_type):
             if name not in inputs:
                 if category == "required":
-                    errors.append(_missing(name))
+                    errors.append(missing_input(name))
                 continue
             value = inputs[name]
             if isinstance(value, list):
@@ -191,9 +194,9 @@ class _Validator:
     def _check_link(
         self, node_id: str, name: str, spec: list[Any], value: list[Any]
     ) -> tuple[bool, dict[str, Any] | None]:
-        config = _config(spec)
+        config = input_config(spec)
         if len(value) != 2:
-            return True, _reason(
+            return True, reason(
                 "bad_linked_input",
                 "Bad linked input, must be a length-2 list of [node_id, slot_index]",
                 name,
@@ -203,17 +206,17 @@ class _Validator:
             )
         source_id, slot = value
         received = self.info.return_types(self.prompt[source_id]["class_type"])[slot]
-        if not _types_match(received, spec[0]):
+        if not types_match(received, spec[0]):
             details = f"{name}, received_type({received}) mismatch input_type({spec[0]})"
             msg = "Return type mismatch between linked nodes"
             extra = {"received_type": received, "linked_node": value}
-            return True, _reason("return_type_mismatch", msg, details, name, config, **extra)
+            return True, reason("return_type_mismatch", msg, details, name, config, **extra)
         try:
             ok, _, _ = self.validate(source_id)
         except Exception as ex:  # charged to the linked node, as ComfyUI does
             self.validated[source_id] = (
                 False,
-                [_inner_exception(ex, name, config, value)],
+                [inner_exception(ex, name, config, value)],
                 source_id,
             )
             return False, None
@@ -222,21 +225,21 @@ class _Validator:
     def _check_value(
         self, class_type: str, name: str, spec: list[Any], value: Any, inputs: dict[str, Any]
     ) -> dict[str, Any] | None:
-        config = _config(spec)
+        config = input_config(spec)
         kind = spec[0]
         if isinstance(value, dict) and "__value__" in value:
             value = value["__value__"]
         try:
-            value = _convert(kind, value)
+            value = convert(kind, value)
         except Exception as ex:
             details = f"{name}, {value}, {ex}"
             msg = f"Failed to convert an input value to a {kind} value"
             extra = {"received_value": value, "exception_message": str(ex)}
-            return _reason("invalid_input_type", msg, details, name, config, **extra)
+            return reason("invalid_input_type", msg, details, name, config, **extra)
         inputs[name] = value
         if (class_type, name) in FILE_VALIDATED:
             return self._check_file(name, value)
-        return _check_bounds(name, spec, value, config)
+        return check_bounds(name, spec, value, config)
 
     def _check_file(self, name: str, value: Any) -> dict[str, Any] | None:
         exists = self.input_exists(str(value)) if self.input_exists else False
@@ -248,87 +251,6 @@ class _Validator:
             "details": f"{name} - Invalid image file: {value}",
             "extra_info": {"input_name": name},
         }
-
-
-def _config(spec: list[Any]) -> list[Any]:
-    return [spec[0], spec[1] if len(spec) > 1 else {}]
-
-
-def _missing(name: str) -> dict[str, Any]:
-    return {
-        "type": "required_input_missing",
-        "message": "Required input is missing",
-        "details": name,
-        "extra_info": {"input_name": name},
-    }
-
-
-def _reason(
-    kind: str, message: str, details: str, name: str, config: Any, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "message": message,
-        "details": details,
-        "extra_info": {"input_name": name, "input_config": config, **extra},
-    }
-
-
-def _inner_exception(ex: Exception, name: str, config: Any, link: list[Any]) -> dict[str, Any]:
-    return _reason(
-        "exception_during_inner_validation",
-        "Exception when validating inner node",
-        str(ex),
-        name,
-        config,
-        exception_message=str(ex),
-        exception_type=_type_name(ex),
-        traceback=traceback.format_tb(sys.exc_info()[2]),
-        linked_node=link,
-    )
-
-
-def _convert(kind: Any, value: Any) -> Any:
-    if kind == "INT":
-        return int(value)
-    if kind == "FLOAT":
-        return float(value)
-    if kind == "STRING":
-        return str(value)
-    if kind == "BOOLEAN":
-        return bool(value)
-    return value
-
-
-def _check_bounds(name: str, spec: list[Any], value: Any, config: Any) -> dict[str, Any] | None:
-    extra = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-    if "min" in extra and value < extra["min"]:
-        msg = f"Value {value} smaller than min of {extra['min']}"
-        return _reason("value_smaller_than_min", msg, name, name, config, received_value=value)
-    if "max" in extra and value > extra["max"]:
-        msg = f"Value {value} bigger than max of {extra['max']}"
-        return _reason("value_bigger_than_max", msg, name, name, config, received_value=value)
-    options = combo_options(spec)
-    if options is None or value in options:
-        return None
-    shown: Any = config
-    listed = str(options)
-    if len(options) > 20:  # ComfyUI does not echo long model lists
-        listed, shown = f"(list of length {len(options)})", None
-    details = f"{name}: '{value}' not in {listed}"
-    return _reason(
-        "value_not_in_list", "Value not in list", details, name, shown, received_value=value
-    )
-
-
-def _types_match(received: Any, wanted: Any) -> bool:
-    if received == wanted:
-        return True
-    if not isinstance(received, str) or not isinstance(wanted, str):
-        return False
-    have = {t.strip() for t in received.split(",")}
-    need = {t.strip() for t in wanted.split(",")}
-    return "*" in have or "*" in need or bool(have & need)
 
 
 def model_missing(validation: PromptValidation) -> list[str]:
