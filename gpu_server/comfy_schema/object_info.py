@@ -100,6 +100,7 @@ class ObjectInfo:
 
 
 def combo_options(spec: list[Any]) -> list[Any] | None:
+    """The value list of a combo spec (old style or COMBO style); None for other inputs."""
     if spec and isinstance(spec[0], list):
         return list(spec[0])
     if spec and spec[0] == "COMBO":

@@ -10,16 +10,19 @@ from gpu_server.comfy_schema.object_info import combo_options
 
 
 def type_name(exc: BaseException) -> str:
+    """An exception's type as ComfyUI's full_type_name writes it (builtins unqualified)."""
     module = type(exc).__module__
     name = type(exc).__qualname__
     return name if module in ("builtins", None) else f"{module}.{name}"
 
 
 def input_config(spec: list[Any]) -> list[Any]:
+    """The [type, options] pair ComfyUI echoes as input_config."""
     return [spec[0], spec[1] if len(spec) > 1 else {}]
 
 
 def missing_input(name: str) -> dict[str, Any]:
+    """The required_input_missing error for one input."""
     return {
         "type": "required_input_missing",
         "message": "Required input is missing",
@@ -31,6 +34,7 @@ def missing_input(name: str) -> dict[str, Any]:
 def reason(
     kind: str, message: str, details: str, name: str, config: Any, **extra: Any
 ) -> dict[str, Any]:
+    """One node error in ComfyUI's shape, with input_name and input_config in extra_info."""
     return {
         "type": kind,
         "message": message,
@@ -40,6 +44,7 @@ def reason(
 
 
 def inner_exception(ex: Exception, name: str, config: Any, link: list[Any]) -> dict[str, Any]:
+    """The exception_during_inner_validation error for a crash behind a link."""
     return reason(
         "exception_during_inner_validation",
         "Exception when validating inner node",
@@ -54,6 +59,7 @@ def inner_exception(ex: Exception, name: str, config: Any, link: list[Any]) -> d
 
 
 def convert(kind: Any, value: Any) -> Any:
+    """Convert a widget value to its input type as ComfyUI does (int, float, str, bool)."""
     if kind == "INT":
         return int(value)
     if kind == "FLOAT":
@@ -66,6 +72,7 @@ def convert(kind: Any, value: Any) -> Any:
 
 
 def check_bounds(name: str, spec: list[Any], value: Any, config: Any) -> dict[str, Any] | None:
+    """The min, max or value-list error for a converted widget value, if any."""
     extra = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
     if "min" in extra and value < extra["min"]:
         msg = f"Value {value} smaller than min of {extra['min']}"
@@ -87,6 +94,7 @@ def check_bounds(name: str, spec: list[Any], value: Any, config: Any) -> dict[st
 
 
 def types_match(received: Any, wanted: Any) -> bool:
+    """ComfyUI's link type check: equal, '*', or overlapping comma-separated types."""
     if received == wanted:
         return True
     if not isinstance(received, str) or not isinstance(wanted, str):
