@@ -1,9 +1,13 @@
 """Fake ComfyUI 0.3.64 on loopback: the genpod demo engine for tests, benchmarks and demo mode.
 
-Run it: `python -m gpu_server.fake_comfyui --port 8188 [--models models.json] [--step-time 0.05]`.
-In tests: `fake = FakeComfyUI(FakeConfig(...)); url = await fake.start(); ...; await fake.stop()`.
-Faults: set `fake.faults.*` in process, or `POST /fake/faults` / `POST /fake/next_output` over HTTP.
-Every picture it makes carries the words "genpod DEMO ENGINE".
+Run it: `python -m gpu_server.fake_comfyui --port 8188 [--models models.json] [--step-time 0.05]`
+(`--help` lists the rest). In tests: `fake = FakeComfyUI(FakeConfig(...)); url = await
+fake.start(); ...; await fake.stop()`. Faults: set `fake.faults.*` in process, or use
+`POST /fake/faults`, `POST /fake/next_output`, `GET /fake/prompts` over HTTP.
+
+It validates prompts with `gpu_server.comfy_schema` against the captured node schema and its
+own installed-model lists, runs one prompt at a time, and sends the websocket frames, history
+and files a real ComfyUI 0.3.64 sends. Every picture it makes says "genpod DEMO ENGINE".
 """
 
 from gpu_server.fake_comfyui.app import FakeComfyUI, create_app
