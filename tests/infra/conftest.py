@@ -69,6 +69,8 @@ def pod() -> Iterator[Pod]:
     the_pod = Pod(workspace, pod_env(workspace, ports), ports)
     # Ports also in .env, as an operator would set them, so runs over ssh see them too.
     settings = "".join(f"{name.upper()}_PORT={port}\n" for name, port in ports.items())
+    # Short worker long-polls: the backend's graceful stop waits for an open one.
+    settings += "LEASE_WAIT_S=1\n"
     (workspace / ".env").write_text(settings)
     result = the_pod.startup()
     try:
