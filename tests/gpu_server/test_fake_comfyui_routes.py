@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+import yaml
 from PIL import Image
 
 from gpu_server.comfy_schema import PromptValidation, model_missing
-from gpu_server.fake_comfyui import FakeComfyUI, FakeConfig
+from gpu_server.fake_comfyui import FakeComfyUI, FakeConfig, demo_models
 from gpu_server.fake_comfyui.images import render_png
 from tests.gpu_server.test_fake_comfyui import (
     CLIENT,
@@ -600,3 +601,38 @@ async def test_binary_previews_follow_the_client_feature_flags(tmp_path: Path) -
             await meta.conn.close()
     finally:
         await server.stop()
+
+
+def test_demo_models_cover_every_style_profile() -> None:
+    """The default model lists name every file the style profiles and the upscaler use."""
+    doc = yaml.safe_load((REPO / "config" / "styles.yaml").read_text())
+    models = demo_models()
+    for style in doc["styles"].values():
+        assert style["checkpoint"] in models["checkpoints"]
+        assert style["vae"] in models["vae"]
+        assert set(style.get("loras_offered") or []) <= set(models["loras"])
+        assert set((style.get("controlnet") or {}).values()) <= set(models["controlnet"])
+    assert doc["upscale"]["model"] in models["upscale_models"]
+
+
+async def test_other_client_sees_only_broadcasts_and_queue_shows_the_running_prompt(
+    fake, http
+) -> None:
+    """A second client gets status frames only; /queue lists the running prompt in full."""
+    owner, _ = await connect(fake)
+    other, _ = await connect(fake, "someone-else")
+    fake.faults.step_time = 0.05
+    await submit(http, txt2img(seed=41), "mine")
+    await owner.until("progress")
+    running = (await http.get("/queue")).json()["queue_running"]
+    assert running == [[0, "mine", txt2img(seed=41), {"client_id": CLIENT}, ["7"]]]
+    await owner.until_done("mine")
+    seen = []
+    while True:
+        try:
+            seen.append(await other.frame(timeout=0.3))
+        except TimeoutError:
+            break
+    assert {frame["type"] for frame in seen} == {"status"}
+    await owner.conn.close()
+    await other.conn.close()
