@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import statistics
 import sys
 import time
@@ -52,6 +53,7 @@ def _row(name: str, times: list[float]) -> str:
 
 
 async def main(rounds: int) -> None:
+    load_before = os.getloadavg()
     guard = build_guard()
     text_only = ContentContext()
     photo = ContentContext(image_conditioned=True)
@@ -83,6 +85,9 @@ async def main(rounds: int) -> None:
             )
         )
     print("\n".join(rows))
+    print(
+        f"\nload average before/after: {load_before} / {os.getloadavg()}; cores: {os.cpu_count()}"
+    )
 
 
 if __name__ == "__main__":
