@@ -116,15 +116,16 @@ async def _run_webhook(settings: BotSettings, bot: Bot, dp: Dispatcher) -> None:
     handler: Any = SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret)
     handler.register(app, path=settings.webhook_path)
     setup_application(app, dp, bot=bot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    # register only once the site listens, so Telegram's first delivery finds it
     await bot.set_webhook(
         str(settings.webhook_url).rstrip("/") + settings.webhook_path,
         secret_token=secret,
         allowed_updates=dp.resolve_used_update_types(),
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
         await _forever()

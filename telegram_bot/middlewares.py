@@ -65,7 +65,9 @@ class GateMiddleware(BaseMiddleware):
             await self._prefs.add_user(user.id)
         data["user_prefs"], data["lang"] = prefs, lang
         state: FSMContext = data["state"]
-        await self._expire(state)
+        if await self._expired(state):
+            await state.clear()
+            data["raw_state"] = None  # state filters read this snapshot, taken before us
         result = await handler(event, data)
         if await state.get_state() is not None:
             await state.update_data({STAMP: time.time()})
@@ -76,16 +78,13 @@ class GateMiddleware(BaseMiddleware):
             return False
         return not isinstance(event, Message) or await addressed(event, bot)
 
-    async def _expire(self, state: FSMContext) -> None:
-        """Forget a conversation that has been idle longer than CONVERSATION_TIMEOUT."""
+    async def _expired(self, state: FSMContext) -> bool:
+        """True for a conversation idle longer than CONVERSATION_TIMEOUT."""
         if await state.get_state() is None:
-            return
+            return False
         touched = (await state.get_data()).get(STAMP)
-        if (
-            isinstance(touched, float)
-            and time.time() - touched > self._settings.conversation_timeout
-        ):
-            await state.clear()
+        timeout = self._settings.conversation_timeout
+        return isinstance(touched, float) and time.time() - touched > timeout
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):

@@ -36,14 +36,19 @@ def bot_env(telegram: FakeTelegram, backend_url: str, **extra: str) -> dict[str,
 
 @contextmanager
 def running_bot(
-    telegram: FakeTelegram, backend_url: str, log_dir: Path, name: str = "bot", **extra: str
+    telegram: FakeTelegram,
+    backend_url: str,
+    log_dir: Path,
+    name: str = "bot",
+    ready: str = "deleteWebhook",
+    **extra: str,
 ) -> Iterator[Service]:
-    """Start the bot process and wait until it has started polling."""
+    """Start the bot process and wait for its first call of `ready` (polling: deleteWebhook)."""
     since = telegram.mark()
     env = bot_env(telegram, backend_url, **extra)
     with service(name, ["-m", "telegram_bot"], health_url=None, env=env, log_dir=log_dir) as svc:
         try:
-            telegram.wait_call("deleteWebhook", since=since, timeout=20)
+            telegram.wait_call(ready, since=since, timeout=20)
         except TimeoutError:
             raise RuntimeError(f"bot did not start:\n{svc.log()}") from None
         yield svc

@@ -30,8 +30,13 @@ def _run_prompt(chat: Chat, prompt: str, contains: str) -> object:
     ],
 )
 def test_submit_errors_are_explained(
-    chat: Chat, backend: StubBackend, status: int, code: str | None, retry_after: int | None,
-    sentence: str, retry: bool,
+    chat: Chat,
+    backend: StubBackend,
+    status: int,
+    code: str | None,
+    retry_after: int | None,
+    sentence: str,
+    retry: bool,
 ) -> None:
     """Each refusal of POST /tasks edits the status message into its sentence (+ Retry)."""
     backend.fail_next_create(status, code, retry_after)

@@ -25,7 +25,10 @@ def test_settings_apply_to_the_next_job(chat: Chat, backend: StubBackend) -> Non
     photo = chat.press(styles, "Realism", method="sendPhoto")
     extra = backend.seen("POST", "/tasks")[-1][3]["extra_params"]
     assert extra == {
-        "seed": 42, "output_format": "webp", "width": 832, "height": 1216,
+        "seed": 42,
+        "output_format": "webp",
+        "width": 832,
+        "height": 1216,
     }
     document = chat.press(photo, "Original file", method="sendDocument")
     assert document.upload("document") == image_bytes(1, "webp")
