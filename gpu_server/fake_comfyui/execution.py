@@ -73,6 +73,8 @@ class Execution:
         self.drop_after = state.faults.take_drop()
         self.steps_done = 0
         self.waited_job_time = False
+        self.sigs: dict[str, str] = {}
+        self.fail_at: str | None = None
 
     async def run(self) -> dict[str, Any]:
         """Execute the prompt and build its history entry."""
