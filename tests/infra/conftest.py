@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -122,7 +123,8 @@ def sshd() -> Iterator[Sshd]:
         "KbdInteractiveAuthentication no\nUsePAM no\nAllowTcpForwarding yes\n"
         f"AllowUsers {getpass.getuser()}\nLogLevel ERROR\n"
     )
-    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory sshd insists on
+    with contextlib.suppress(PermissionError):  # non-root sshd runs without privilege separation
+        Path("/run/sshd").mkdir(exist_ok=True)  # root's sshd insists on this directory
     proc = subprocess.Popen([exe, "-D", "-e", "-f", str(root / "sshd_config")])
     try:
         _wait_port(port, proc)
