@@ -68,14 +68,12 @@ async def cmd_stats(
     except BackendError as exc:
         await message.answer(error_text(lang, exc.error_code)[0])
         return
-    jobs = _find(health, "jobs_today") or metric_sum(metrics, "genpod_jobs_created_total")
-    failed = _find(health, "failures_today", "failed_today")
-    failed = (
-        failed
-        if failed is not None
-        else metric_sum(metrics, "genpod_jobs_finished_total", status="failed")
-    )
-    queue = _find(health, "queue_depth", "queued", "queue")
+    # the backend's counters run since its start; health may one day carry daily figures
+    jobs = _find(health, "jobs_today")
+    jobs = jobs if jobs is not None else metric_sum(metrics, "genpod_jobs_submitted_total")
+    failed = _find(health, "failures_today")
+    failed = failed if failed is not None else metric_sum(metrics, "genpod_job_failures_total")
+    queue = _find(health, "queue_depth")
     text = t(
         lang,
         "stats",

@@ -164,10 +164,10 @@ class StubBackend:
         done = sum(1 for j in self.jobs.values() if j.status == "done")
         failed = sum(1 for j in self.jobs.values() if j.status == "failed")
         text = (
-            "# TYPE genpod_jobs_created_total counter\n"
-            f"genpod_jobs_created_total {len(self.jobs)}\n"
-            f'genpod_jobs_finished_total{{status="done"}} {done}\n'
-            f'genpod_jobs_finished_total{{status="failed"}} {failed}\n'
+            "# TYPE genpod_jobs_submitted_total counter\n"
+            f'genpod_jobs_submitted_total{{mode="free",style="realism"}} {len(self.jobs) - done}\n'
+            f'genpod_jobs_submitted_total{{mode="free",style="lux"}} {done}\n'
+            f'genpod_job_failures_total{{error_code="output_blocked"}} {failed}\n'
         )
         return web.Response(text=text, content_type="text/plain")
 
