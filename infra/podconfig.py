@@ -78,6 +78,8 @@ class PodLayout:
     python: str
     comfyui_dir: Path | None
     backend_port: int = 8000
+    # 127.0.0.1 unless the operator publishes the API through a RunPod HTTP port (0.0.0.0).
+    backend_host: str = "127.0.0.1"
     gpu_server_port: int = 8100
     comfyui_port: int = 8188
     retention_s: str = "604800"
@@ -121,6 +123,7 @@ def layout_from_env(
             python=python,
             comfyui_dir=comfyui_dir,
             backend_port=int(merged.get("BACKEND_PORT", 8000)),
+            backend_host=merged.get("BACKEND_HOST", "127.0.0.1"),
             gpu_server_port=int(merged.get("GPU_SERVER_PORT", 8100)),
             comfyui_port=int(merged.get("COMFYUI_PORT", 8188)),
             retention_s=str(float(merged.get("RESULT_RETENTION_S", 604800))),
@@ -159,6 +162,7 @@ def render_supervisord(layout: PodLayout, template: str) -> str:
         "COMFYUI_URL": f"http://127.0.0.1:{layout.comfyui_port}",
         "BACKEND_URL": f"http://127.0.0.1:{layout.backend_port}",
         "BACKEND_PORT": str(layout.backend_port),
+        "BACKEND_HOST": layout.backend_host,
         "GPU_SERVER_PORT": str(layout.gpu_server_port),
         "RESULT_RETENTION_S": layout.retention_s,
     }

@@ -50,6 +50,7 @@ def test_rendered_config_restarts_logs_and_passes_retention(tmp_path: Path) -> N
         assert section["stdout_logfile"] == f"{tmp_path}/logs/{name}.log"
         assert section["stdout_logfile_backups"] == "5"
     assert 'RESULT_RETENTION_S="3600.0"' in conf["program:backend"]["environment"]
+    assert 'BACKEND_HOST="127.0.0.1"' in conf["program:backend"]["environment"]
     assert "--wait-url http://127.0.0.1:8188/system_stats" in conf["program:gpu_server"]["command"]
 
 
