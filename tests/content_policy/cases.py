@@ -283,4 +283,8 @@ CASES: list[Case] = [
     sfw("школьница решает задачу у доски", OK),
     sfw("малыш спит в кроватке", OK),
     sfw("naked tree branches in winter", NUDITY),  # strict by design: "naked" is listed
+    # --- carve-outs next to sexual words stay carve-outs ---
+    adult("nude woman wearing kid gloves", OK),
+    sfw("baby blue lingerie on a mannequin", OK),
+    adult("school bus driver, nude", OK),
 ]
