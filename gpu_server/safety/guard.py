@@ -78,19 +78,18 @@ class NudityGuard:
     def _logged(verdict: Verdict, stage: Stage, job_id: str) -> Verdict:
         # Job id, category, scores and a perceptual hash only: never the image itself.
         level = logging.WARNING if verdict.blocked else logging.INFO
-        log.log(
-            level,
-            "image screened",
-            extra={
-                "job_id": job_id,
-                "stage": stage,
-                "blocked": verdict.blocked,
-                "category": verdict.category,
-                "adult": verdict.adult,
-                "scores": verdict.scores,
-                "phash": verdict.phash,
-            },
-        )
+        fields = {
+            "job_id": job_id,
+            "stage": stage,
+            "blocked": verdict.blocked,
+            "category": verdict.category,
+            "adult": verdict.adult,
+            "scores": verdict.scores,
+            "phash": verdict.phash,
+        }
+        # The same fields in the text (plain log files) and as attributes (structured logs).
+        text = " ".join(f"{key}={value}" for key, value in fields.items())
+        log.log(level, "image screened %s", text, extra=fields)
         return verdict
 
 
