@@ -29,6 +29,8 @@ from common.protocol import (
     ProgressReport,
 )
 
+MAX_STEPS = 100_000  # far beyond any sampler; keeps hostile numbers out of integer columns
+MAX_SEED = 2**63 - 1
 POLL_S = 1.0  # fallback re-check when no wake-up arrives (jobs queued by another replica)
 
 
@@ -102,9 +104,8 @@ class Scheduler:
     async def progress(self, job_id: str, report: ProgressReport) -> ProgressAnswer:
         """Renew the lease and store progress; cancel=True once the job was cancelled."""
         expires = self.clock() + self.config.ttl_s
-        renewed = await self.store.renew(
-            job_id, report.lease_id, report.step, report.total_steps, expires
-        )
+        step, total = min(report.step, MAX_STEPS), min(report.total_steps, MAX_STEPS)
+        renewed = await self.store.renew(job_id, report.lease_id, step, total, expires)
         if renewed:
             self.notifier.job_changed(job_id)
             return ProgressAnswer(cancel=False, lease_ttl_s=self.config.ttl_s)
@@ -115,6 +116,8 @@ class Scheduler:
 
     async def result(self, job_id: str, result: JobResult) -> None:
         """Store a job's images under its lease; a repeat is a no-op, a stale lease a 409."""
+        if not 0 <= result.seed <= MAX_SEED:
+            raise RequestRejected(ErrorCode.INVALID_PARAM, "seed must be between 0 and 2^63-1.")
         row = await self._row(job_id)
         if self._already_settled(row, result.lease_id):
             return
