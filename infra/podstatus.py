@@ -60,10 +60,11 @@ def health(url: str) -> dict[str, Any]:
         return {"code": None, "error": type(exc).__name__}
     try:
         body = resp.json()
-        detail = body.get("status") if isinstance(body, dict) else None
     except ValueError:
-        detail = None
-    return {"code": resp.status_code, "status": detail}
+        body = None
+    body = body if isinstance(body, dict) else {}
+    # The worker says which engine it drives: "demo" is the fake ComfyUI, not a GPU.
+    return {"code": resp.status_code, "status": body.get("status"), "engine": body.get("engine")}
 
 
 def gpu_info() -> list[dict[str, str]] | None:
@@ -137,6 +138,8 @@ def render(status: dict[str, Any]) -> str:
         )
         code = svc.get("health", {}).get("code")
         health_txt = f"health {code}" if "health" in svc else ""
+        engine = svc.get("health", {}).get("engine")
+        health_txt += f" engine {engine}" if engine else ""
         lines.append(f"  {mark} {name:<13} {svc['state']:<9} {port:<18} {health_txt}".rstrip())
     for gpu in status["gpu"] or []:
         lines.append("  gpu  " + ", ".join(f"{k}={v}" for k, v in gpu.items()))

@@ -74,8 +74,9 @@ def test_rerun_reuses_supervisord_and_secrets(pod: Pod) -> None:
 
 
 def test_status_flag_reports_health_and_disk(pod: Pod) -> None:
-    """./startup.sh --status lists each service, disk use, and exits 0 when healthy."""
+    """./startup.sh --status lists each service, the engine, disk use; exits 0 when healthy."""
     result = pod.startup("--status")
     assert result.returncode == 0, result.stdout
     assert "OK   backend" in result.stdout
+    assert "engine demo" in result.stdout
     assert "% used" in result.stdout
