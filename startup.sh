@@ -17,7 +17,8 @@
 #   --restart          (RESTART=1)          restart every service (after a code update)
 # Settings: WORKSPACE (/workspace), VENV_DIR ($WORKSPACE/venv), COMFYUI_DIR
 # ($WORKSPACE/ComfyUI), PYTHON_BIN (python3), BACKEND_PORT, GPU_SERVER_PORT, COMFYUI_PORT,
-# RESULT_RETENTION_S; secrets live in $WORKSPACE/.env (generated on first run, mode 0600).
+# RESULT_RETENTION_S, WARMUP_STYLE (realism), COMFYUI_PYTHON (ComfyUI's own interpreter, if it
+# has one: then its requirements are left alone); secrets live in $WORKSPACE/.env (generated on first run, mode 0600).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +33,7 @@ DEMO="${DEMO:-0}"
 SKIP_INSTALL="${SKIP_INSTALL:-0}"
 SKIP_MODELS="${SKIP_MODELS:-}"
 WARMUP="${WARMUP:-1}"
+WARMUP_STYLE="${WARMUP_STYLE:-realism}"
 FOREGROUND="${FOREGROUND:-0}"
 RESTART="${RESTART:-0}"
 ACTION=start
@@ -91,12 +93,24 @@ ensure_comfyui() {
     command -v git >/dev/null || die "git is needed to install ComfyUI"
     log "cloning ComfyUI $COMFYUI_VERSION into $COMFYUI_DIR"
     git clone --depth 1 --branch "$COMFYUI_VERSION" "$COMFYUI_REPO" "$COMFYUI_DIR"
-    PY -m pip install -q -r "$COMFYUI_DIR/requirements.txt"
   fi
   if [ ! -f "$COMFYUI_DIR/main.py" ]; then
     log "no ComfyUI in $COMFYUI_DIR (use --install-comfyui): running the demo engine"
     DEMO=1
+    return
   fi
+  ensure_comfyui_requirements
+}
+
+# ComfyUI's own requirements (PyTorch among them) in the venv, reinstalled when they change.
+ensure_comfyui_requirements() {
+  [ "$SKIP_INSTALL" = 1 ] || [ -n "${COMFYUI_PYTHON:-}" ] && return
+  local stamp="$VENV_DIR/.comfyui-requirements" want
+  want="$(sha256sum "$COMFYUI_DIR/requirements.txt" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  log "installing ComfyUI requirements into $VENV_DIR"
+  PY -m pip install -q -r "$COMFYUI_DIR/requirements.txt"
+  printf '%s\n' "$want" > "$stamp"
 }
 
 prepare() {
@@ -147,7 +161,9 @@ do_start() {
   log "waiting for services to answer /health"
   (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" wait --timeout 180) \
     || log "warning: not every service is healthy yet; see $WORKSPACE/logs"
-  if [ "$WARMUP" = 1 ]; then (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" warmup) || true; fi
+  if [ "$WARMUP" = 1 ]; then
+    (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" warmup --style "$WARMUP_STYLE") || true
+  fi
   (cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" status) || true
   if [ "$FOREGROUND" = 1 ]; then stay_in_foreground; fi
 }

@@ -12,9 +12,9 @@ import httpx
 from tests.infra.conftest import Pod
 
 
-def _health(port: int) -> int | None:
+def _health(port: int, path: str = "/health") -> int | None:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
     except httpx.HTTPError:
         return None
 
@@ -48,13 +48,18 @@ def test_comfyui_is_bound_to_loopback_only(pod: Pod) -> None:
 
 def test_kill_9_of_each_service_is_restarted_within_10s(pod: Pod) -> None:
     """SIGKILL of a service's process brings a new process back, answering, within 10 s."""
-    for name, port in (("backend", pod.ports["backend"]), ("gpu_server", pod.ports["gpu_server"])):
+    for name, path in (
+        ("comfyui", "/system_stats"),
+        ("backend", "/health"),
+        ("gpu_server", "/health"),
+    ):
+        port = pod.ports[name]
         pid = int((pod.workspace / "run" / f"{name}.pid").read_text())
         os.kill(pid, signal.SIGKILL)
         started = time.monotonic()
         while time.monotonic() - started < 10:
             new = int((pod.workspace / "run" / f"{name}.pid").read_text())
-            if new != pid and _health(port) == 200:
+            if new != pid and _health(port, path) == 200:
                 break
             time.sleep(0.2)
         else:
