@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import shlex
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from infra.podconfig import (
     read_env_file,
     render_supervisord,
 )
+from infra.podstatus import gpu_info, render
 from infra.ssh_client import remote_command
 from infra.ssh_config import Connection, load_config
 from infra.ssh_ops import check_service
@@ -116,3 +118,26 @@ def test_example_config_is_valid_and_has_placeholders_only() -> None:
     config = load_config(REPO / "infra" / "ssh_config.example.json")
     assert config.connection(None).host == "203.0.113.10"  # TEST-NET-3, never routed
     assert config.hosts["pod-proxy"].type == "runpod-proxy"
+
+
+def test_gpu_line_comes_from_nvidia_smi_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status parses nvidia-smi's CSV query (a stand-in executable on PATH here)."""
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA H100 80GB HBM3, 1234, 81559, 7, 35'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    (gpu,) = gpu_info() or []
+    assert gpu == {
+        "name": "NVIDIA H100 80GB HBM3",
+        "memory.used": "1234",
+        "memory.total": "81559",
+        "utilization.gpu": "7",
+        "temperature.gpu": "35",
+    }
+    status = {"workspace": "/w", "supervisord": True, "services": {}, "gpu": [gpu], "healthy": True,
+              "disk": {"percent": 85.0, "free_gb": 3.0, "path": "/w", "warning": True}}  # fmt: skip
+    text = render(status)
+    assert "gpu  name=NVIDIA H100 80GB HBM3" in text
+    assert "WARNING: disk above 80%" in text
