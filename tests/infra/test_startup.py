@@ -85,3 +85,23 @@ def test_status_flag_reports_health_and_disk(pod: Pod) -> None:
     assert "OK   backend" in result.stdout
     assert "engine demo" in result.stdout
     assert "% used" in result.stdout
+
+
+def test_a_job_through_the_public_api_completes(pod: Pod) -> None:
+    """The generated API key and worker token wire backend, worker and engine together."""
+    api_keys = next(
+        line.split("=", 1)[1]
+        for line in (pod.workspace / ".env").read_text().splitlines()
+        if line.startswith("API_KEYS=")
+    )
+    client_key = api_keys.split(",")[0].split(":")[0]
+    resp = httpx.post(
+        f"http://127.0.0.1:{pod.ports['backend']}/generate",
+        headers={"X-API-Key": client_key},
+        json={"mode": "free", "prompt": "a red apple on a table", "style": "anime"},
+        timeout=120,
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["status"] == "done"
+    assert body["image"]
