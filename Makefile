@@ -39,8 +39,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## run: the platform under supervisord; WORKSPACE defaults to ./.workspace here (pods: /workspace)
 run:
-	./startup.sh
+	WORKSPACE="$${WORKSPACE:-$(CURDIR)/.workspace}" ./startup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
