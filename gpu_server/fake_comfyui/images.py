@@ -65,10 +65,10 @@ def _pattern(seed: int) -> Image.Image:
         size = rng.randrange(20, 110)
         color = tuple(rng.randrange(256) for _ in range(3))
         box = (x0 - size // 2, y0 - size // 2, x0 + size // 2, y0 + size // 2)
-        if rng.random() < 0.5:
-            draw.ellipse(box, fill=color)
-        else:
-            draw.rectangle(box, fill=color)
+        # Rectangles only: large round blobs read as BUTTOCKS_EXPOSED >= 0.30 to the
+        # shipped nudity detector on about 16 % of seeds, and the worker blocks them.
+        rng.random()  # keep the seeded sequence (and so each seed's picture) otherwise unchanged
+        draw.rectangle(box, fill=color)
     return image
 
 
