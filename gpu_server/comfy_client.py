@@ -136,6 +136,8 @@ class ComfyClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise JobTimeout("the job ran past its deadline")
+        if not queue.empty():
+            return queue.get_nowait()  # frames come in bursts: skip the timer when one waits
         interval = self._poll_interval if self.events.connected.is_set() else 0.25
         try:
             return await asyncio.wait_for(queue.get(), min(remaining, interval))

@@ -12,6 +12,7 @@ import binascii
 import io
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -25,6 +26,9 @@ from gpu_server.errors import JobRejected
 from gpu_server.safety.base import ImageGuard
 from gpu_server.safety.marking import encode_marked
 from gpu_server.workflows import TemplateSet, fill_graph
+
+# (png from ComfyUI, output format, job id) -> final bytes; marking is the default
+Encoder = Callable[[bytes, OutputFormat, str], bytes]
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,11 @@ class Executor:
         templates: TemplateSet,
         catalog: StyleCatalog,
         guard: ImageGuard,
+        *,
+        encode: Encoder = encode_marked,
     ) -> None:
         self.comfy = comfy
+        self.encode = encode
         self.templates = templates
         self.catalog = catalog
         self.guard = guard
@@ -187,7 +194,7 @@ class Executor:
         if verdict.blocked:
             return None  # blocked images never leave the worker
         fmt = job.params.output_format
-        data = await asyncio.to_thread(encode_marked, png, fmt, job.job_id)
+        data = await asyncio.to_thread(self.encode, png, fmt, job.job_id)
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
         return OutputImage(data, fmt, width, height, verdict.adult)
