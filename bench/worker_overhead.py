@@ -179,8 +179,15 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         log = Path("/tmp") / f"bench-fake-comfyui-{port}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gpu_server.fake_comfyui", "--port", str(port)]
-            + ["--log-level", "WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "gpu_server.fake_comfyui",
+                "--port",
+                str(port),
+                "--log-level",
+                "WARNING",
+            ],
             cwd=REPO,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
