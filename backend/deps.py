@@ -37,8 +37,8 @@ class Services:
     metrics: Metrics
 
 
-def get_services(request: Request) -> Services:
-    """The app's service container."""
+async def get_services(request: Request) -> Services:
+    """The app's service container (async: sync dependencies would cost a thread hop each)."""
     services: Services = request.app.state.services
     return services
 
@@ -46,7 +46,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_caller(
+async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header()] = None,
     x_end_user_id: Annotated[str | None, Header(max_length=128)] = None,
@@ -67,7 +67,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require_worker(
+async def require_worker(
     services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """Accept only `Authorization: Bearer <WORKER_TOKEN>` (never an API key)."""

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 
 class Signal:
     """A broadcast edge: every waiter present at `fire()` wakes up."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_fire: Callable[[], None] | None = None) -> None:
         self._event = asyncio.Event()
+        self._on_fire = on_fire
 
     def fire(self) -> None:
         """Wake every current waiter."""
+        if self._on_fire is not None:
+            self._on_fire()
         self._event.set()
         self._event = asyncio.Event()
 
@@ -38,7 +42,8 @@ class Notifier:
     """Per-job signals plus one 'queue changed' signal."""
 
     def __init__(self) -> None:
-        self.queue = Signal()
+        self.version = 0  # bumped on every change: short-lived view caches compare it
+        self.queue = Signal(on_fire=self._bump)
         self._jobs: dict[str, Signal] = {}
         self._waiters: dict[str, int] = {}
 
@@ -48,6 +53,9 @@ class Notifier:
         if signal is not None:
             signal.fire()
         self.queue.fire()
+
+    def _bump(self) -> None:
+        self.version += 1
 
     async def wait_job(self, job_id: str, within_s: float) -> bool:
         """Wait until this job changes or the timeout passes."""

@@ -20,6 +20,7 @@ from common.error_codes import ErrorCode
 from common.protocol import FINAL_STATES, JobState
 
 CACHE_SIZE = 20_000
+LIVE_TTL_S = 0.5  # live views are reused only while nothing changed and for at most this long
 POLL_S = 1.0  # fallback re-read when no in-process wake-up arrives (another replica)
 MEDIA_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 
@@ -64,6 +65,7 @@ class TaskService:
     notifier: Notifier
     clock: Callable[[], float]
     _final: OrderedDict[str, tuple[str, bytes]] = field(default_factory=OrderedDict)
+    _live: dict[str, tuple[str, bytes, int, float]] = field(default_factory=dict)
 
     async def row(self, job_id: str, owner: str) -> JobRow:
         """The caller's job, or TaskNotFound (other clients' jobs do not exist for it)."""
@@ -83,19 +85,39 @@ class TaskService:
         return task_view(row, position)
 
     async def view_json(self, job_id: str, owner: str) -> bytes:
-        """JSON of the view; final views come from memory (they never change)."""
-        cached = self._final.get(job_id)
+        """JSON of the view; final views come from memory (they never change).
+
+        Live views are reused while no job changed in this process (positions and
+        progress would be the same) and for LIVE_TTL_S at most (other replicas).
+        """
+        cached = self._final.get(job_id) or self._live_hit(job_id)
         if cached is not None:
             if cached[0] != owner:
                 raise TaskNotFound
             return cached[1]
+        version = self.notifier.version
         row = await self.row(job_id, owner)
         body = (await self.view_of(row)).model_dump_json().encode()
         if is_final(row):
             self._final[job_id] = (owner, body)
+            self._live.pop(job_id, None)
             if len(self._final) > CACHE_SIZE:
                 self._final.popitem(last=False)
+        else:
+            if len(self._live) >= CACHE_SIZE:
+                self._live.clear()  # entries are short-lived anyway
+            self._live[job_id] = (owner, body, version, self.clock())
         return body
+
+    def _live_hit(self, job_id: str) -> tuple[str, bytes] | None:
+        entry = self._live.get(job_id)
+        if entry is None:
+            return None
+        owner, body, version, at = entry
+        if version != self.notifier.version or self.clock() - at > LIVE_TTL_S:
+            del self._live[job_id]
+            return None
+        return owner, body
 
     def forget(self, job_id: str) -> None:
         """Drop a cached view (the retention sweep deleted the job)."""
