@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import uvloop
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -124,12 +125,7 @@ def load_process(
     url: str, ids: list[str], clients: int, seconds: float, out: multiprocessing.Queue
 ) -> None:  # type: ignore[type-arg]
     """Runs in its own process so the load does not share the backend's event loop."""
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    uvloop.install()
     total, lat = asyncio.run(_load(url, ids, clients, seconds))
     out.put((total, lat))
 
@@ -180,7 +176,8 @@ def main() -> None:
                     args.seconds + 1.0
                 )
                 print(
-                    f"GET /tasks/{{id}} {name}: {figures['rps']:.0f} req/s at {args.clients} clients, "
+                    f"GET /tasks/{{id}} {name}: {figures['rps']:.0f} req/s, "
+                    f"{args.clients} clients, "
                     f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
                     f"backend CPU {figures['backend_cpu']:.0%} of one core"
                 )
