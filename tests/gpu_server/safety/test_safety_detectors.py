@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from common.protocol import ContentContext
+from gpu_server.fake_comfyui.images import render_png
 from gpu_server.safety import GuardConfig, NudeNetClassifier, NudityGuard, build_guard
 from gpu_server.safety.config import BLOCKING_LABELS
 from tests.gpu_server.safety import drawings
@@ -90,3 +91,14 @@ def test_stricter_config_still_builds_the_real_models() -> None:
     assert g.config.nudity_threshold == 0.25
     img = Image.new("RGB", (64, 64), "white")
     assert set(g.scores(img, with_nsfw=True)) >= {"open_nsfw"}
+
+
+def test_demo_engine_pictures_are_not_flagged(guard: NudityGuard) -> None:
+    """The fake ComfyUI's demo pictures pass the real detector (no flaky blocks in demo mode)."""
+    flagged = []
+    for seed in range(24):
+        picture = Image.open(io.BytesIO(render_png(1024, 1024, seed, {}))).convert("RGB")
+        scores = guard.scores(picture, with_nsfw=False)
+        if any(scores.get(label, 0.0) >= 0.30 for label in BLOCKING_LABELS):
+            flagged.append(seed)
+    assert flagged == []
