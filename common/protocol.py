@@ -93,10 +93,14 @@ class JobSpec(_Strict):
     deadline_s: float = Field(default=170.0, gt=0)
 
 
+def _all_architectures() -> list[Architecture]:
+    return ["sdxl", "sd15"]
+
+
 class Capabilities(_Strict):
     """What a worker can run right now."""
 
-    architectures: list[Architecture] = Field(default_factory=lambda: ["sdxl", "sd15"])
+    architectures: list[Architecture] = Field(default_factory=_all_architectures)
     checkpoints_present: list[str] = Field(default_factory=list)
     checkpoints_loaded: list[str] = Field(default_factory=list)
     upscalers_present: list[str] = Field(default_factory=list)
