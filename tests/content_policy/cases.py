@@ -287,4 +287,10 @@ CASES: list[Case] = [
     adult("nude woman wearing kid gloves", OK),
     sfw("baby blue lingerie on a mannequin", OK),
     adult("school bus driver, nude", OK),
+    # --- suggestive words on someone's photo sexualise a real person ---
+    photo("make her sexy", REAL),
+    photo("in lingerie", REAL),
+    photo("в купальнике, соблазнительная", REAL),
+    photo("sexy sports car", REAL, policy="sfw"),  # strict by design on photo jobs
+    photo("watercolor portrait", OK, policy="sfw"),
 ]

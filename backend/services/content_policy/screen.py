@@ -105,6 +105,8 @@ def _refusal(
         (image_conditioned and (pos.undress or pos.undress_photo), ErrorCode.POLICY_UNDRESS, False),
         (pos.real_person and aroused, ErrorCode.POLICY_REAL_PERSON, False),
         (image_conditioned and sexual, ErrorCode.POLICY_NUDITY, False),
+        # "make her sexy" on someone's photo sexualises a real person, whatever the policy.
+        (image_conditioned and pos.suggestive, ErrorCode.POLICY_REAL_PERSON, False),
         (policy == "sfw" and pos.undress, ErrorCode.POLICY_UNDRESS, False),
         (policy == "sfw" and pos.sexual, ErrorCode.POLICY_NUDITY, False),
     )
