@@ -9,7 +9,6 @@ import sys
 
 from pydantic import ValidationError
 
-from telegram_bot.app import run
 from telegram_bot.settings import BotSettings
 
 # a help text that names the variable, not a secret
@@ -35,6 +34,9 @@ def load_settings() -> BotSettings:
 def main() -> None:
     """Entry point."""
     settings = load_settings()
+    # imported after the settings check: aiogram takes seconds to import, a typo should not
+    from telegram_bot.app import run  # noqa: PLC0415
+
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

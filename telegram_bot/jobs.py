@@ -149,12 +149,12 @@ class JobRunner:
         data = event.data
         if event.kind == "queued":
             await status.show(t(job.lang, "queued", position=data.get("position", "?")))
-        elif event.kind == "running":
-            text = running_text(job.lang, int(data.get("step", 0)), int(data.get("total", 0)))
-            await status.show(text)
+        elif event.kind == "running" and int(data.get("total", 0)) > 0:
+            # a job that has started but not sampled yet reports 0/0: keep the last text
+            await status.show(running_text(job.lang, int(data["step"]), int(data["total"])))
         elif event.kind == "done":
             return await self._backend.task(job.user_id, str(job.request.task_id))
-        else:
+        elif event.kind != "running":
             _raise_for_final(event.kind, data.get("error_code"), data.get("error"))
         return None
 

@@ -54,25 +54,26 @@ def running_bot(
         yield svc
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def telegram() -> Iterator[FakeTelegram]:
-    """The fake Bot API, shared by a test module."""
+    """The fake Bot API shared by the session's bot (modules that start their own bots
+    override this with a fresh one, since two bots cannot poll one fake)."""
     with FakeTelegram() as fake:
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def backend() -> Iterator[StubBackend]:
-    """The stub backend, shared by a test module."""
+    """The stub backend, shared by the session."""
     with StubBackend() as stub:
         yield stub
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bot(
     telegram: FakeTelegram, backend: StubBackend, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    """One bot process for a test module; tests use distinct users so they do not interfere."""
+    """One bot process for the session; tests use distinct users so they do not interfere."""
     with running_bot(telegram, backend.url, tmp_path_factory.mktemp("bot")) as svc:
         yield svc
         assert "Traceback" not in svc.log(), svc.log()
@@ -99,12 +100,17 @@ class Chat:
         return self.tg.wait_call(method, self.uid, since=since, contains=contains)
 
     def press(
-        self, call: Call, button: str, method: str = "sendMessage", contains: str = ""
+        self,
+        call: Call,
+        button: str,
+        method: str = "sendMessage",
+        contains: str = "",
+        timeout: float = 15,
     ) -> Call:
         """Press a button under the message of call; return the bot's next call of method."""
         since = self.tg.mark()
         self.tg.press(self.uid, call, button)
-        return self.tg.wait_call(method, self.uid, since=since, contains=contains)
+        return self.tg.wait_call(method, self.uid, since=since, contains=contains, timeout=timeout)
 
     def wait(self, method: str, contains: str = "", since: int = 0, timeout: float = 15) -> Call:
         """The next call of method to this chat."""

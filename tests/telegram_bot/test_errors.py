@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  # Russian sentences are Cyrillic on purpose
 """Backend errors become friendly sentences, with Retry only where retrying makes sense."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from common.error_codes import ErrorCode
 from telegram_bot.texts import LANGS, error_text, mapped_codes
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend
+from tests.telegram_bot.test_photos import jpeg
 
 
 def _run_prompt(chat: Chat, prompt: str, contains: str) -> object:
@@ -76,8 +78,6 @@ def test_job_failures_are_explained(
 
 def test_invalid_photo_is_explained_without_retry(chat: Chat, backend: StubBackend) -> None:
     """image_invalid on a restyle asks for another photo and offers no Retry."""
-    from tests.telegram_bot.test_photos import jpeg
-
     menu = chat.say("/start")
     chat.press(menu, "Restyle a photo")
     since = chat.tg.mark()

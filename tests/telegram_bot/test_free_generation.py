@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from tests.support.fake_telegram import Call
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend, image_bytes
@@ -47,7 +49,7 @@ def test_free_generation_edits_progress_then_sends_the_photo(
     assert "⏳ In the queue: position 1" in texts
     assert any(t.startswith("🎨 Drawing: step 2/4\n▓▓▓▓▓░░░░░ 50%") for t in texts)
     assert texts[-1] == "✅ Done."
-    assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), texts
+    assert all(a != b for a, b in itertools.pairwise(texts)), texts
     _, _, headers, body = backend.seen("POST", "/tasks")[-1]
     assert headers["X-End-User-Id"] == str(chat.uid)
     assert body["mode"] == "free"

@@ -19,6 +19,13 @@ from tests.telegram_bot.stub_backend import StubBackend, image_bytes
 
 
 @pytest.fixture(scope="module")
+def telegram() -> Iterator[FakeTelegram]:
+    """A fake Bot API of this module's own: its bots must not share one with the session's."""
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
 def adult_backend() -> Iterator[StubBackend]:
     """A stub backend whose /styles reports content_policy: adult."""
     with StubBackend(policy="adult") as stub:

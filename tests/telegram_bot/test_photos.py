@@ -91,4 +91,4 @@ def test_upscale_returns_a_document(chat: Chat, backend: StubBackend) -> None:
 def test_photo_outside_a_conversation_starts_a_restyle(chat: Chat) -> None:
     """A photo sent without choosing a mode is taken for restyling."""
     styles = send_photo(chat, jpeg(), contains="Pick a style")
-    assert [b["text"] for b in styles.buttons()][0] == "Realism"
+    assert styles.buttons()[0]["text"] == "Realism"

@@ -113,6 +113,10 @@ def test_progress_bar_and_metric_sum() -> None:
     assert bar(0, 0) == ("░" * 10, 0)
     assert bar(15, 30) == ("▓" * 5 + "░" * 5, 50)
     assert bar(40, 30) == ("▓" * 10, 100)
-    text = 'a_total{status="failed",x="1"} 2\na_total{status="failed",x="2"} 3\na_total{status="done"} 7\n'
+    text = (
+        'a_total{status="failed",x="1"} 2\n'
+        'a_total{status="failed",x="2"} 3\n'
+        'a_total{status="done"} 7\n'
+    )
     assert metric_sum(text, "a_total", status="failed") == 5
     assert metric_sum(text, "b_total") is None
