@@ -64,8 +64,9 @@ class BackendClient:
             raise BackendUnavailable(f"backend unreachable on {path}: {exc!r}") from exc
         if response.status_code == 409:
             raise LeaseLost(f"backend says the lease is stale on {path}: {response.text[:200]}")
-        if response.status_code >= 500 or response.status_code in (401, 403, 404, 429):
-            # 401/403 while the token rotates, 404 during a backend deploy: retry later.
+        retry_later = {401, 403, 429} | ({404} if path == "/worker/lease" else set())
+        if response.status_code >= 500 or response.status_code in retry_later:
+            # 401/403 while the token rotates, 404 on /lease during a deploy: retry later.
             raise BackendUnavailable(f"backend answered {response.status_code} on {path}")
         if response.status_code >= 400:
             raise LeaseLost(f"backend refused {path}: {response.status_code} {response.text[:200]}")

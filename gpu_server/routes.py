@@ -125,6 +125,19 @@ async def generate(body: GenerateRequest, worker: WorkerDep) -> GenerateResponse
     return to_response(outcome)
 
 
+def install_body_limit(app: FastAPI, max_bytes: int) -> None:
+    """Refuse bodies over max_bytes with 413 before they are read."""
+
+    @app.middleware("http")
+    async def limit(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > max_bytes:
+            message = f"the request body is over the {max_bytes} byte limit"
+            return _error(413, ErrorCode.BODY_TOO_LARGE, message)
+        response: Response = await call_next(request)
+        return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers `{error_code, error}` with the right status, never a stack trace."""
 

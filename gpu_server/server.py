@@ -22,7 +22,7 @@ from gpu_server.executor import Executor
 from gpu_server.guard import default_guard
 from gpu_server.metrics import WorkerMetrics
 from gpu_server.pull_loop import PullLoop
-from gpu_server.routes import install_error_handlers, router
+from gpu_server.routes import install_body_limit, install_error_handlers, router
 from gpu_server.safety.base import ImageGuard
 from gpu_server.settings import GpuServerSettings
 from gpu_server.workflows import TemplateSet, load_templates
@@ -61,6 +61,7 @@ def create_app(
     app = FastAPI(title="genpod gpu_server", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
     install_error_handlers(app)
+    install_body_limit(app, settings.max_request_bytes)
     return app
 
 

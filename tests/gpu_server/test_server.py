@@ -109,6 +109,16 @@ async def test_bad_requests_get_a_stable_error_code(client, body, status, code):
     assert response.json()["error"]
 
 
+async def test_oversized_body_is_413(fake, guard):
+    """A body over MAX_REQUEST_BYTES is refused with 413 body_too_large before it is parsed."""
+    app = create_app(settings_for(fake.url, max_request_bytes=2048), guard=guard)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        body = {"mode": "upscale", "target_image": PHOTO * 10}
+        response = await http.post("/generate", json=body, headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["error_code"] == "body_too_large"
+
+
 async def test_comfyui_down_is_503(client, fake):
     """When ComfyUI answers 503, /generate answers 503 comfy_unavailable quickly."""
     fake.faults.down = True
