@@ -13,8 +13,9 @@ from tests.support.procs import REPO
 
 SCRIPT = REPO / "infra" / "ssh_manager.py"
 GOOD = '#!/usr/bin/env bash\nexec bash {repo}/startup.sh "$@"\n'
-# Starts like the real thing, then leaves the backend stopped: a release that breaks health.
-BAD = GOOD.replace("exec bash", "bash") + (
+# A release whose start-up leaves the backend stopped: health fails, deploy must roll back.
+BAD = (
+    "#!/usr/bin/env bash\n"
     '"$VENV_DIR/bin/python" -m supervisor.supervisorctl '
     '-c "$WORKSPACE/config/supervisord.conf" stop backend\n'
 )
