@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, InputMediaPhoto
 
 from telegram_bot import keyboards
@@ -12,6 +14,7 @@ from telegram_bot.backend_client import BackendClient, TaskView
 from telegram_bot.prefs import Job
 from telegram_bot.texts import t
 
+log = logging.getLogger(__name__)
 PHOTO_FORMAT = "jpeg"  # Telegram recompresses photos anyway; the original comes as a document
 
 
@@ -35,15 +38,22 @@ async def send_result(bot: Bot, backend: BackendClient, job: Job, view: TaskView
     elif view.image_count > 1:
         await _send_group(bot, backend, job, view)
     else:
-        data = await backend.image(job.user_id, view.task_id, 0, PHOTO_FORMAT)
-        caption = t(job.lang, "caption", style=job.request.style or "", seed=view.seed)
+        await _send_photo(bot, backend, job, view)
+
+
+async def _send_photo(bot: Bot, backend: BackendClient, job: Job, view: TaskView) -> None:
+    data = await backend.image(job.user_id, view.task_id, 0, PHOTO_FORMAT)
+    upload = BufferedInputFile(data, _name(view.task_id, 0, PHOTO_FORMAT))
+    caption = t(job.lang, "caption", style=job.request.style or "", seed=view.seed)
+    markup = keyboards.result(job.lang, job.rid)
+    try:
         await bot.send_photo(
-            job.chat_id,
-            BufferedInputFile(data, _name(view.task_id, 0, PHOTO_FORMAT)),
-            caption=caption,
-            has_spoiler=view.adult,
-            reply_markup=keyboards.result(job.lang, job.rid),
+            job.chat_id, upload, caption=caption, has_spoiler=view.adult, reply_markup=markup
         )
+    except TelegramBadRequest as exc:
+        # Telegram refuses photos with extreme sizes or aspect ratios; a document always works
+        log.info("photo refused (%s), sending a document", exc.message)
+        await bot.send_document(job.chat_id, upload, caption=caption, reply_markup=markup)
 
 
 async def _send_group(bot: Bot, backend: BackendClient, job: Job, view: TaskView) -> None:

@@ -556,6 +556,8 @@ class FakeTelegram:
         width, height = _image_size(data)
         if not width:
             raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
         file_id = self.add_file(data, f"photos/sent_{next(self._ids)}.jpg")
         return [
             {

@@ -30,6 +30,7 @@ STYLES = [
     {"id": "chatgpt", "display_name": "ChatGPT", "resolutions": [[1024, 1024]]},
 ]
 FINAL = {"done", "failed", "cancelled", "expired"}
+PANORAMA = (8000, 2100)  # beyond Telegram's photo limit (width + height <= 10000)
 
 
 @dataclass
@@ -71,11 +72,12 @@ class StubJob:
         }
 
 
-def image_bytes(seed: int, fmt: str = "png", size: int = 64) -> bytes:
-    """A small distinct image for a seed, encoded as fmt."""
+def image_bytes(seed: int, fmt: str = "png", size: int | tuple[int, int] = 64) -> bytes:
+    """A distinct image for a seed (square by default), encoded as fmt."""
     color = ((seed * 53) % 256, (seed * 97) % 256, (seed * 191) % 256)
     out = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(out, format="JPEG" if fmt == "jpeg" else fmt.upper())
+    dims = (size, size) if isinstance(size, int) else size
+    Image.new("RGB", dims, color).save(out, format="JPEG" if fmt == "jpeg" else fmt.upper())
     return out.getvalue()
 
 
@@ -265,7 +267,9 @@ class StubBackend:
         if index >= job.count:
             return _error(404, "not_found", "No such image.")
         fmt = request.query.get("format", "png")
-        size = 256 if job.body.get("mode") == "upscale" else 64
+        size: int | tuple[int, int] = 256 if job.body.get("mode") == "upscale" else 64
+        if "panorama" in str(job.body.get("prompt", "")):
+            size = PANORAMA
         return web.Response(body=image_bytes(index + 1, fmt, size), content_type=f"image/{fmt}")
 
 

@@ -6,7 +6,7 @@ import itertools
 
 from tests.support.fake_telegram import Call
 from tests.telegram_bot.conftest import Chat
-from tests.telegram_bot.stub_backend import StubBackend, image_bytes
+from tests.telegram_bot.stub_backend import PANORAMA, StubBackend, image_bytes
 
 
 def test_start_shows_the_main_menu(chat: Chat) -> None:
@@ -88,3 +88,16 @@ def test_again_variations_and_original_file(chat: Chat, backend: StubBackend) ->
 
     document = chat.press(photo, "Original file", method="sendDocument")
     assert document.upload("document") == image_bytes(1, "png")
+
+
+def test_a_photo_telegram_refuses_comes_as_a_document(chat: Chat) -> None:
+    """An image beyond Telegram's photo dimensions is sent as a document, buttons included."""
+    styles = chat.say("a wide panorama of the alps")
+    since = chat.tg.mark()
+    chat.tg.press(chat.uid, styles, "Realism")
+    refused = chat.wait("sendPhoto", since=since)
+    document = chat.wait("sendDocument", since=since)
+    assert (
+        document.upload("document") == refused.upload("photo") == image_bytes(1, "jpeg", PANORAMA)
+    )
+    assert "🔁 Again" in [b["text"] for b in document.buttons()]
