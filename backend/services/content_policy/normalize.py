@@ -156,6 +156,8 @@ def _script_readings(token: str, translit: bool) -> frozenset[str]:
         out.add(_ru_stem(token.translate(_LAT_TO_CYR)))
     if translit and has_lat and not has_cyr:
         out.add(_ru_stem(transliterate(token)))
+        # "ts" is "ц" in "shkolnitsa" but "тс" in "detskoe": read it both ways.
+        out.add(_ru_stem(transliterate(token.replace("ts", "t|s")).replace("|", "")))
     if token.isdigit():
         out.add(token)
     return frozenset(out)
