@@ -70,9 +70,11 @@ async def cmd_stats(
         return
     # the backend's counters run since its start; health may one day carry daily figures
     jobs = _find(health, "jobs_today")
-    jobs = jobs if jobs is not None else metric_sum(metrics, "genpod_jobs_submitted_total")
+    jobs = jobs if jobs is not None else metric_sum(metrics, "genpod_jobs_submitted_total") or 0.0
     failed = _find(health, "failures_today")
-    failed = failed if failed is not None else metric_sum(metrics, "genpod_job_failures_total")
+    failed = (
+        failed if failed is not None else metric_sum(metrics, "genpod_job_failures_total") or 0.0
+    )
     queue = _find(health, "queue_depth")
     text = t(
         lang,

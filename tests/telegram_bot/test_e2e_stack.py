@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageStat
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.procs import Service
 from tests.support.stack import API_KEY, Stack, run_stack
-from tests.telegram_bot.conftest import Chat, running_bot
+from tests.telegram_bot.conftest import ADMIN_ID, Chat, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -186,3 +186,13 @@ def test_flood_control_with_the_real_stack(user: Chat) -> None:
     )
     assert len(user.tg.calls_to(user.uid, "sendPhoto", since)) == 2
     assert decoded(delivered.upload("photo")).size[0] > 0
+
+
+def test_admin_stats_read_the_real_backend(telegram: FakeTelegram, stack_bot: Service) -> None:
+    """/stats shows the real backend's status, its job counters and queue depth."""
+    admin = Chat(telegram, ADMIN_ID)
+    lines = admin.say("/stats", contains="Backend").text.splitlines()
+    assert lines[0] == "📊 Backend: ok"
+    assert int(lines[1].removeprefix("Jobs today: ")) >= 1
+    assert int(lines[2].removeprefix("Failures: ")) >= 0
+    assert lines[3] == "Queue: 0"
