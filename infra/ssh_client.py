@@ -109,7 +109,9 @@ def ssh_argv(target: SshTarget, command: str | None, *, tty: bool = False) -> li
             "RunPod's ssh proxy only gives interactive shells; use a 'direct' connection "
             "(the pod's public IP and exposed TCP port 22) for this command"
         )
-    argv = [*target.base, "-t" if tty else "-T", f"{target.conn.user}@{target.conn.host}"]
+    # -tt: a remote pty even when stdin is not a terminal, so the remote command gets SIGHUP
+    # (and stops) when the connection goes away.
+    argv = [*target.base, "-tt" if tty else "-T", f"{target.conn.user}@{target.conn.host}"]
     return argv if command is None else [*argv, "--", command]
 
 
@@ -134,13 +136,24 @@ def stream(target: SshTarget, command: str | None, *, tty: bool = False) -> int:
     argv = ssh_argv(target, command, tty=tty)
     # An interactive shell writes its prompt to stderr, so only non-tty runs capture it.
     err = None if tty or command is None else subprocess.PIPE
-    try:
-        proc = subprocess.run(argv, stderr=err, check=False)  # noqa: S603
-    except FileNotFoundError as exc:
-        raise SshError(f"{argv[0]} not found: install the OpenSSH client") from exc
-    stderr = proc.stderr.decode(errors="replace") if proc.stderr else ""
-    if proc.returncode == SSH_FAILED:
+    code, stderr = attached(argv, stderr=err)
+    if code == SSH_FAILED:
         raise explain(target, stderr)
     if stderr:
         print(stderr, end="", flush=True)
-    return proc.returncode
+    return code
+
+
+def attached(argv: list[str], *, stderr: int | None = None) -> tuple[int, str]:
+    """Run ssh in the foreground; Ctrl-C or SIGTERM here stops ssh too, never orphaning it."""
+    try:
+        proc = subprocess.Popen(argv, stderr=stderr)  # noqa: S603
+    except FileNotFoundError as exc:
+        raise SshError(f"{argv[0]} not found: install the OpenSSH client") from exc
+    try:
+        _, err = proc.communicate()
+    except KeyboardInterrupt:
+        proc.terminate()
+        _, err = proc.communicate()
+        return 130, ""
+    return proc.returncode, err.decode(errors="replace") if err else ""

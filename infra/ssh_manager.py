@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,9 +82,15 @@ def _dispatch(args: argparse.Namespace, target: SshTarget) -> int:  # noqa: PLR0
             return ssh_ops.status(target)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code; errors print one sentence, no traceback."""
     args = _parser().parse_args(argv)
+    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+        signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: ssh children end too
     try:
         config = load_config(args.config)
         target = target_for(config, config.connection(args.host))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from typing import Any
 
 from infra import SshError
 from infra.podstatus import render
-from infra.ssh_client import SshTarget, remote_command, run, ssh_argv, stream
+from infra.ssh_client import SshTarget, attached, remote_command, run, ssh_argv, stream
 
 SERVICES = ("comfyui", "backend", "gpu_server", "telegram_bot")
 LOG_NAMES = (*SERVICES, "supervisord")
@@ -94,7 +93,7 @@ def logs(target: SshTarget, service: str, *, follow: bool, lines: int) -> int:
     name = check_service(service, names=LOG_NAMES)
     path = f"{target.conn.workspace}/logs/{name}.log"
     argv = ["tail", "-n", str(max(0, lines)), *(["-F"] if follow else []), path]
-    return stream(target, remote_command(target.conn, argv))
+    return stream(target, remote_command(target.conn, argv), tty=follow)
 
 
 def tunnel(target: SshTarget, local: int, remote: int) -> int:
@@ -110,10 +109,8 @@ def tunnel(target: SshTarget, local: int, remote: int) -> int:
     print(
         f"tunnel: http://127.0.0.1:{local} -> pod 127.0.0.1:{remote} (Ctrl-C to stop)", flush=True
     )
-    try:
-        return subprocess.run([*argv[:-1], *forward, argv[-1]], check=False).returncode  # noqa: S603
-    except KeyboardInterrupt:
-        return 0
+    code, _ = attached([*argv[:-1], *forward, argv[-1]])
+    return 0 if code == 130 else code
 
 
 def backup(target: SshTarget, out_dir: Path, *, with_models: bool) -> Path:

@@ -33,6 +33,27 @@ def manager(
     )
 
 
+def _running(fragment: str) -> bool:
+    """Whether any process's command line contains fragment (read from /proc)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if fragment in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _gone(fragment: str, timeout: float = 5) -> bool:
+    """True once no process's command line contains fragment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _running(fragment):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_status_shows_every_service_healthy(cfg: Path) -> None:
     """status over ssh lists comfyui, backend and gpu_server as OK, with disk use; exit 0."""
     result = manager(cfg, "status")
@@ -85,7 +106,7 @@ def test_restart_gives_the_service_a_new_process(cfg: Path, pod: Pod) -> None:
 
 
 def test_logs_tail_and_follow(cfg: Path, pod: Pod) -> None:
-    """logs -n prints the last lines; logs -f streams lines appended later."""
+    """logs -n prints the last lines; logs -f streams new lines and stops cleanly."""
     log = pod.workspace / "logs" / "backend.log"
     with log.open("a") as fh:
         fh.write("marker-one\n")
@@ -98,16 +119,18 @@ def test_logs_tail_and_follow(cfg: Path, pod: Pod) -> None:
         with log.open("a") as fh:
             fh.write("marker-two\n")
         assert proc.stdout is not None
-        assert proc.stdout.readline() == "marker-two\n"
+        assert proc.stdout.readline().rstrip("\r\n") == "marker-two"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+    # Stopping the manager ends ssh, and the pod's tail with it (no orphans either side).
+    assert _gone(f"tail -n 0 -F {log}")
 
 
 def test_tunnel_forwards_a_local_port_to_the_backend(cfg: Path, pod: Pod) -> None:
-    """tunnel L R makes the pod's 127.0.0.1:R reachable at 127.0.0.1:L here."""
+    """tunnel L R reaches the pod's 127.0.0.1:R at 127.0.0.1:L; stopping it ends ssh."""
     local = free_port()
     cmd = [
         sys.executable,
@@ -130,6 +153,7 @@ def test_tunnel_forwards_a_local_port_to_the_backend(cfg: Path, pod: Pod) -> Non
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    assert _gone(f"127.0.0.1:{local}:127.0.0.1")
 
 
 def test_backup_holds_configs_db_and_manifest_but_no_weights(
