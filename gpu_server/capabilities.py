@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -70,9 +71,14 @@ class Inventory:
         return self._stats
 
     async def capabilities(self) -> Capabilities:
-        """Capabilities for a lease request (raises ComfyUnavailable when ComfyUI is down)."""
-        await self.refresh()
-        checkpoints = self._models.get("checkpoints", [])
+        """Capabilities for a lease request; the last known ones while ComfyUI is down."""
+        # While ComfyUI is down a job leased now fails at once with a retryable
+        # comfy_unavailable, which is clearer than leaving it queued.
+        with contextlib.suppress(ComfyError):
+            await self.refresh()
+        checkpoints = self._models.get("checkpoints") or sorted(
+            {style.checkpoint for style in self._catalog.styles.values()}
+        )
         archs: list[Architecture] = sorted(
             {s.architecture for s in self._catalog.styles.values() if s.checkpoint in checkpoints}
         )

@@ -120,9 +120,17 @@ class Executor:
         return Submitted(job, prompt_id, checkpoint, set(template.nodes("$save")), started, timings)
 
     async def collect(
-        self, submitted: Submitted, on_progress: ProgressCallback | None = None
+        self,
+        submitted: Submitted,
+        on_progress: ProgressCallback | None = None,
+        *,
+        on_comfy_done: Callable[[], None] | None = None,
     ) -> ExecutionOutcome:
-        """Wait for the prompt, then download, screen, mark and encode every output."""
+        """Wait for the prompt, then download, screen, mark and encode every output.
+
+        on_comfy_done runs as soon as ComfyUI is finished with the prompt (before the
+        outputs are screened and marked), so a caller can queue the next prompt.
+        """
         job = submitted.job
         remaining = job.deadline_s - (time.perf_counter() - submitted.started)
         try:
@@ -131,6 +139,8 @@ class Executor:
             )
         finally:
             self._active.pop(job.job_id, None)
+            if on_comfy_done is not None:
+                on_comfy_done()
         if submitted.checkpoint is not None:
             self.last_checkpoint = submitted.checkpoint
         timings = {**submitted.timings_ms, "comfy_ms": _ms(submitted.started)}

@@ -17,7 +17,13 @@ from collections.abc import Awaitable, Callable
 from common.error_codes import ErrorCode
 from common.protocol import Capabilities, JobFailure, JobResult, Lease, LeaseRequest, ResultImage
 from gpu_server.backend_client import BackendClient
-from gpu_server.errors import BackendUnavailable, ComfyUnavailable, GpuServerError, LeaseLost
+from gpu_server.errors import (
+    BackendUnavailable,
+    ComfyError,
+    ComfyUnavailable,
+    GpuServerError,
+    LeaseLost,
+)
 from gpu_server.executor import ExecutionOutcome, Executor
 from gpu_server.job_reporter import JobReporter
 from gpu_server.metrics import WorkerMetrics
@@ -43,6 +49,20 @@ class Backoff:
         """Sleep the current delay (with jitter), then double it."""
         await asyncio.sleep(self._next * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
         self._next = min(self._next * 2, self.max_s)
+
+
+class _Slot:
+    """One of the `1 + prefetch` places this worker may hold in ComfyUI; released once."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = True
+
+    def release(self) -> None:
+        """Give the place back (later calls do nothing)."""
+        if self._held:
+            self._held = False
+            self._semaphore.release()
 
 
 class PullLoop:
@@ -73,6 +93,8 @@ class PullLoop:
         self._deliver_for_s = deliver_for_s
         self._jobs: set[asyncio.Task[None]] = set()
         self.completed = 0
+        self._comfy_down = False
+        self._comfy_backoff = Backoff(first_s=0.5, max_s=backoff_max_s)
         self._metrics = metrics
 
     async def run(self) -> None:
@@ -93,32 +115,48 @@ class PullLoop:
 
     async def _lease_once(self) -> Lease | None:
         try:
+            if self._comfy_down:
+                await self._wait_for_comfy()
             caps = await self._capabilities()
             request = LeaseRequest(
                 worker_id=self._worker_id, capabilities=caps, wait_s=self._lease_wait_s
             )
             lease = await self.backend.lease(request)
-        except (BackendUnavailable, LeaseLost, ComfyUnavailable) as exc:
+        except (BackendUnavailable, LeaseLost) as exc:
             log.warning("lease failed, backing off: %s", exc.message)
             await self._backoff.sleep()
             return None
         self._backoff.reset()
         return lease
 
+    async def _wait_for_comfy(self) -> None:
+        """Back off between leases while ComfyUI is down, so the queue is not drained fast.
+
+        It still leases afterwards: the job then fails at once with a retryable
+        comfy_unavailable, which the backend retries elsewhere or reports to the user.
+        """
+        try:
+            await self.executor.comfy.get_json("/prompt")
+        except ComfyError:
+            await self._comfy_backoff.sleep()
+            return
+        self._comfy_down = False
+        self._comfy_backoff.reset()
+
     async def _handle(self, lease: Lease) -> None:
         job_id = lease.job.job_id
+        slot = _Slot(self._slots)
         reporter = JobReporter(self.backend, self.executor, lease, self._progress_interval_s)
         beat = asyncio.create_task(reporter.run())
         try:
-            outcome = await self._execute(lease, reporter)
+            outcome = await self._execute(lease, reporter, slot)
             await self._deliver(lambda: self.backend.result(job_id, _result(lease, outcome)))
             self.completed += 1
             self._count(lease, "done", outcome.timings_ms.get("total_ms", 0.0) / 1000)
         except GpuServerError as exc:
             self._count(lease, "failed", error_code=exc.error_code)
+            self._comfy_down = isinstance(exc, ComfyUnavailable)
             await self._fail(lease, reporter, exc.error_code, exc.message, retryable=exc.retryable)
-            if isinstance(exc, ComfyUnavailable):
-                await self._backoff.sleep()  # don't drain the queue while ComfyUI is down
         except Exception as exc:  # a bug must not kill the loop or lose the lease silently
             log.exception("job %s crashed", job_id)
             await self._fail(lease, reporter, ErrorCode.INTERNAL_ERROR, repr(exc), retryable=True)
@@ -126,7 +164,7 @@ class PullLoop:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
-            self._slots.release()
+            slot.release()
 
     def _count(
         self, lease: Lease, outcome: str, seconds: float = 0.0, error_code: str = ""
@@ -140,10 +178,14 @@ class PullLoop:
         else:
             self._metrics.duration.labels(**labels).observe(seconds)
 
-    async def _execute(self, lease: Lease, reporter: JobReporter) -> ExecutionOutcome:
+    async def _execute(self, lease: Lease, reporter: JobReporter, slot: _Slot) -> ExecutionOutcome:
         submitted = await self.executor.submit(lease.job)
         reporter.submitted()
-        return await self.executor.collect(submitted, reporter.on_progress)
+        # The slot frees once ComfyUI is done, so the next prompt is queued while this
+        # job's outputs are screened, marked and posted.
+        return await self.executor.collect(
+            submitted, reporter.on_progress, on_comfy_done=slot.release
+        )
 
     async def _fail(
         self,

@@ -211,3 +211,32 @@ async def test_stale_lease_stops_the_job_without_a_result(backend, executor, cat
         await asyncio.sleep(0.2)
     assert backend.done == {}
     assert next(iter(fake.history.values()))["status"]["status_str"] == "error"
+
+
+async def test_comfyui_down_fails_jobs_clearly_and_slowly(backend, executor, catalog, http, fake):
+    """With ComfyUI down a leased job fails as retryable comfy_unavailable; leases then back off."""
+    fake.faults.down = True
+    await fake.state.hub.close_all()
+    for index in range(6):
+        await backend.jobs.put(job(catalog, f"down{index}", seed=index))
+    async with running_loop(backend, executor, catalog, http, prefetch=0):
+        await backend.wait_done(1)
+        await asyncio.sleep(1.0)
+    failures = list(backend.done.values())
+    assert all(isinstance(f, JobFailure) for f in failures)
+    assert {f.error_code for f in failures} == {"comfy_unavailable"}
+    assert all(f.retryable for f in failures)
+    assert len(failures) <= 3  # backing off, not draining the queue
+    assert backend.jobs.qsize() >= 3
+
+
+async def test_comfyui_back_after_outage_resumes_work(backend, executor, catalog, http, fake):
+    """After ComfyUI comes back, the loop runs jobs again."""
+    fake.faults.down = True
+    await backend.jobs.put(job(catalog, "before"))
+    async with running_loop(backend, executor, catalog, http, prefetch=0):
+        await backend.wait_done(1)
+        fake.faults.down = False
+        await backend.jobs.put(job(catalog, "after"))
+        await backend.wait_done(2)
+    assert isinstance(backend.done["after"], JobResult)
