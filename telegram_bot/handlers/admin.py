@@ -68,7 +68,7 @@ async def cmd_stats(
     except BackendError as exc:
         await message.answer(error_text(lang, exc.error_code)[0])
         return
-    # the backend's counters run since its start; health may one day carry daily figures
+    # the backend counts since its start; a daily figure is used if /health ever offers one
     jobs = _find(health, "jobs_today")
     jobs = jobs if jobs is not None else metric_sum(metrics, "genpod_jobs_submitted_total") or 0.0
     failed = _find(health, "failures_today")

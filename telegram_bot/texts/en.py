@@ -67,7 +67,10 @@ TEXTS: dict[str, str] = {
     "saved": "Saved.",
     "private_bot": "Sorry, this bot is private.",
     "not_admin": "This command is for administrators.",
-    "stats": "📊 Backend: {status}\nJobs today: {jobs}\nFailures: {failures}\nQueue: {queue}",
+    "stats": (
+        "📊 Backend: {status}\nJobs since backend start: {jobs}\n"
+        "Failures: {failures}\nQueue: {queue}"
+    ),
     "broadcast_usage": "Usage: /broadcast <text>",
     "broadcast_done": "Sent to {sent} of {total} users.",
     "nothing_to_cancel": "Nothing to cancel. Here is the menu.",

@@ -70,7 +70,10 @@ TEXTS: dict[str, str] = {
     "saved": "Сохранено.",
     "private_bot": "Извините, это закрытый бот.",
     "not_admin": "Эта команда только для администраторов.",
-    "stats": "📊 Сервер: {status}\nЗадач сегодня: {jobs}\nОшибок: {failures}\nОчередь: {queue}",
+    "stats": (
+        "📊 Сервер: {status}\nЗадач с запуска сервера: {jobs}\n"
+        "Ошибок: {failures}\nОчередь: {queue}"
+    ),
     "broadcast_usage": "Использование: /broadcast <текст>",
     "broadcast_done": "Отправлено {sent} из {total} пользователей.",
     "nothing_to_cancel": "Отменять нечего. Вот меню.",

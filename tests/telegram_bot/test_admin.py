@@ -20,7 +20,7 @@ def test_stats_reports_jobs_failures_and_queue(
     failed = sum(1 for j in backend.jobs.values() if j.status == "failed")
     assert stats.text.splitlines() == [
         "📊 Backend: ok",
-        f"Jobs today: {len(backend.jobs)}",
+        f"Jobs since backend start: {len(backend.jobs)}",
         f"Failures: {failed}",
         "Queue: 0",
     ]

@@ -193,6 +193,6 @@ def test_admin_stats_read_the_real_backend(telegram: FakeTelegram, stack_bot: Se
     admin = Chat(telegram, ADMIN_ID)
     lines = admin.say("/stats", contains="Backend").text.splitlines()
     assert lines[0] == "📊 Backend: ok"
-    assert int(lines[1].removeprefix("Jobs today: ")) >= 1
+    assert int(lines[1].removeprefix("Jobs since backend start: ")) >= 1
     assert int(lines[2].removeprefix("Failures: ")) >= 0
     assert lines[3] == "Queue: 0"
