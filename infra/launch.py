@@ -45,6 +45,13 @@ def wait_for(urls: Sequence[str], timeout: float, interval: float = 0.5) -> bool
     return True
 
 
+def _write_pid(path: Path) -> None:
+    """Atomic, so a reader never sees an empty PID file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Flags of the wrapper; the service's command follows `--`."""
     parser = argparse.ArgumentParser(prog="python -m infra.launch")
@@ -68,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, value in read_env_file(args.env_file).items():
             os.environ.setdefault(key, value)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    (args.run_dir / f"{args.name}.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    _write_pid(args.run_dir / f"{args.name}.pid")
     if not wait_for(args.wait_url, args.wait_timeout):
         print(f"launch: {args.name}: dependencies did not answer in time", file=sys.stderr)
         return 1
