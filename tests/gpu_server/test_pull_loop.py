@@ -62,10 +62,15 @@ async def running_loop(
 
 async def test_lease_run_report_result(backend, executor, catalog, http, fake):
     """A leased job runs on ComfyUI; progress reports arrive; the result carries a PNG and seed."""
-    fake.faults.step_time = 0.02
+    fake.faults.step_time = 0.04
     await backend.jobs.put(job(catalog, "j1", steps=20))
+    loaded = ["Counterfeit-V3.0_fp16.safetensors"]
     async with running_loop(backend, executor, catalog, http):
         await backend.wait_done(1)
+        for _ in range(200):  # the next lease request tells which checkpoint is loaded now
+            if backend.lease_requests[-1][1].capabilities.checkpoints_loaded == loaded:
+                break
+            await asyncio.sleep(0.02)
     result = backend.done["j1"]
     assert isinstance(result, JobResult)
     assert result.lease_id == backend.current_lease["j1"]
@@ -79,9 +84,8 @@ async def test_lease_run_report_result(backend, executor, catalog, http, fake):
     caps = backend.lease_requests[0][1].capabilities
     assert "Counterfeit-V3.0_fp16.safetensors" in caps.checkpoints_present
     assert set(caps.architectures) == {"sdxl", "sd15"}
-    assert backend.lease_requests[-1][1].capabilities.checkpoints_loaded == [
-        "Counterfeit-V3.0_fp16.safetensors"
-    ]
+    assert caps.checkpoints_loaded == []
+    assert backend.lease_requests[-1][1].capabilities.checkpoints_loaded == loaded
 
 
 async def test_cancel_from_progress_answer_interrupts(backend, executor, catalog, http, fake):
