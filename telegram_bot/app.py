@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from typing import Any
@@ -134,6 +135,4 @@ async def _run_webhook(settings: BotSettings, bot: Bot, dp: Dispatcher) -> None:
 
 
 async def _forever() -> None:
-    import asyncio  # noqa: PLC0415
-
     await asyncio.Event().wait()

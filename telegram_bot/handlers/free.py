@@ -18,13 +18,13 @@ from telegram_bot.texts import t
 
 
 async def ask_prompt(
-    query: CallbackQuery, state: FSMContext, lang: str, settings: BotSettings
+    query: CallbackQuery, bot: Bot, state: FSMContext, lang: str, settings: BotSettings
 ) -> None:
     """🎨 button: ask for the description."""
     await query.answer()
     await state.set_state(Free.prompt)
     text = t(lang, "ask_prompt", limit=settings.max_prompt_chars)
-    await query.bot.send_message(chat_of(query), text)  # type: ignore[union-attr]
+    await bot.send_message(chat_of(query), text)
 
 
 async def got_prompt(

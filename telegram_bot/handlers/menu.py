@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -43,17 +43,17 @@ async def cmd_cancel(message: Message, state: FSMContext, runner: JobRunner, lan
     await message.answer(text, reply_markup=keyboards.menu(lang))
 
 
-async def on_menu(query: CallbackQuery, state: FSMContext, lang: str) -> None:
+async def on_menu(query: CallbackQuery, bot: Bot, state: FSMContext, lang: str) -> None:
     """🏠 Menu button."""
     await query.answer()
     await state.clear()
-    await query.bot.send_message(chat_of(query), t(lang, "menu"), reply_markup=keyboards.menu(lang))  # type: ignore[union-attr]
+    await bot.send_message(chat_of(query), t(lang, "menu"), reply_markup=keyboards.menu(lang))
 
 
-async def on_help(query: CallbackQuery, lang: str) -> None:
+async def on_help(query: CallbackQuery, bot: Bot, lang: str) -> None:
     """❓ Help button."""
     await query.answer()
-    await query.bot.send_message(chat_of(query), t(lang, "help"), reply_markup=keyboards.home(lang))  # type: ignore[union-attr]
+    await bot.send_message(chat_of(query), t(lang, "help"), reply_markup=keyboards.home(lang))
 
 
 def _uid(message: Message) -> int:

@@ -88,8 +88,9 @@ def _picker(lang: str, what: str, p: UserPrefs, catalog: Catalog) -> InlineKeybo
 
 def _apply(p: UserPrefs, what: str, value: str, catalog: Catalog) -> UserPrefs:
     """The settings after choosing value for what (unknown values change nothing)."""
-    if what == "style" and catalog.style(value):
-        keep = p.size if p.size in {tuple(r) for r in catalog.style(value).resolutions} else None  # type: ignore[union-attr]
+    style = catalog.style(value)
+    if what == "style" and style is not None:
+        keep = p.size if p.size in {tuple(r) for r in style.resolutions} else None
         return p.model_copy(update={"style": value, "size": keep})
     if what == "format" and value in FORMATS:
         return p.model_copy(update={"output_format": value})

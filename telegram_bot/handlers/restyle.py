@@ -25,18 +25,18 @@ from telegram_bot.settings import BotSettings
 from telegram_bot.texts import t
 
 
-async def ask_restyle_photo(query: CallbackQuery, state: FSMContext, lang: str) -> None:
+async def ask_restyle_photo(query: CallbackQuery, bot: Bot, state: FSMContext, lang: str) -> None:
     """🖼 button: ask for a photo."""
     await query.answer()
     await state.set_state(Restyle.photo)
-    await query.bot.send_message(chat_of(query), t(lang, "ask_photo_restyle"))  # type: ignore[union-attr]
+    await bot.send_message(chat_of(query), t(lang, "ask_photo_restyle"))
 
 
-async def ask_upscale_photo(query: CallbackQuery, state: FSMContext, lang: str) -> None:
+async def ask_upscale_photo(query: CallbackQuery, bot: Bot, state: FSMContext, lang: str) -> None:
     """🔍 button: ask for a photo."""
     await query.answer()
     await state.set_state(Upscale.photo)
-    await query.bot.send_message(chat_of(query), t(lang, "ask_photo_upscale"))  # type: ignore[union-attr]
+    await bot.send_message(chat_of(query), t(lang, "ask_photo_upscale"))
 
 
 async def _accepted(message: Message, lang: str, settings: BotSettings) -> str | None:
