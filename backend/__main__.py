@@ -24,6 +24,8 @@ def main() -> None:
         http="httptools",
         access_log=settings.access_log,
         log_level=settings.log_level.lower(),
+        # workers hold long polls open; a restart must not wait out their wait_s
+        timeout_graceful_shutdown=3,
     )
 
 

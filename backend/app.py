@@ -24,7 +24,7 @@ from backend.services.metrics import Metrics
 from backend.services.policy import PromptScreen, StrikeBook, StrikeRules
 from backend.services.ratelimit import RateLimiter
 from backend.services.requests import RequestRules
-from backend.services.results import ResultFiles
+from backend.services.results import FreshResults, ResultFiles
 from backend.services.scheduler import LeaseConfig, Scheduler
 from backend.services.submit import Submission, SubmitConfig
 from backend.services.tasks import TaskService
@@ -62,7 +62,8 @@ def build_services(
     files = ResultFiles(settings.data_dir)
     notifier = Notifier()
     workers = WorkerRegistry(settings.worker_seen_window_s)
-    tasks = TaskService(store, files, notifier, clock)
+    fresh = FreshResults()
+    tasks = TaskService(store, files, notifier, clock, fresh)
     strikes = StrikeBook(
         store,
         StrikeRules(
@@ -86,7 +87,7 @@ def build_services(
     )
     lease = LeaseConfig(settings.lease_ttl_s, settings.max_attempts, settings.affinity_max_wait_s)
     registry = DeliveryRegistry(settings.data_dir / "delivered.sqlite3")
-    scheduler = Scheduler(store, files, notifier, workers, metrics, lease, clock, registry)
+    scheduler = Scheduler(store, files, notifier, workers, metrics, lease, clock, fresh, registry)
     maintenance = Maintenance(
         store,
         files,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections import OrderedDict
 from pathlib import Path
+
+FRESH_BUDGET_CHARS = 64_000_000  # about 64 MB of base64 kept for waiting /generate calls
 
 
 class ResultFiles:
@@ -45,3 +48,27 @@ class ResultFiles:
         kind, _, rest = ref.partition("/")
         root = self.results_dir if kind == "results" else self.inputs_dir
         return root / rest
+
+
+class FreshResults:
+    """Base64 images of just-finished jobs, so a waiting /generate skips a read and re-encode."""
+
+    def __init__(self, budget_chars: int = FRESH_BUDGET_CHARS) -> None:
+        self._budget = budget_chars
+        self._size = 0
+        self._items: OrderedDict[str, list[str]] = OrderedDict()
+
+    def put(self, job_id: str, images_b64: list[str]) -> None:
+        """Keep a job's images, forgetting the oldest entries past the budget."""
+        self._items[job_id] = images_b64
+        self._size += sum(map(len, images_b64))
+        while self._size > self._budget and self._items:
+            _, dropped = self._items.popitem(last=False)
+            self._size -= sum(map(len, dropped))
+
+    def take(self, job_id: str) -> list[str] | None:
+        """The job's images once (None when never kept or already dropped)."""
+        images = self._items.pop(job_id, None)
+        if images is not None:
+            self._size -= sum(map(len, images))
+        return images

@@ -13,7 +13,7 @@ from backend.errors import Conflict, RequestRejected, TaskNotFound
 from backend.services.content_policy.registry import DeliveryRegistry, record_result_images
 from backend.services.events import Notifier
 from backend.services.metrics import Metrics
-from backend.services.results import ResultFiles
+from backend.services.results import FreshResults, ResultFiles
 from backend.services.workers import WorkerRegistry
 from backend.store.jobs import ClaimTerms, JobStore, Outcome
 from backend.store.models import JobRow
@@ -58,6 +58,7 @@ class Scheduler:
     metrics: Metrics
     config: LeaseConfig
     clock: Callable[[], float]
+    fresh: FreshResults
     registry: DeliveryRegistry | None = None  # pHash of delivered images, for takedowns
 
     async def lease(self, request: LeaseRequest) -> Lease | None:
@@ -136,7 +137,13 @@ class Scheduler:
                 "progress_step": row.progress_total,
             },
         )
-        await self._settle(row, result.lease_id, outcome)
+        # kept before the settle wakes the /generate waiter, so it answers from memory
+        self.fresh.put(row.id, [image.data_b64 for image in result.images])
+        try:
+            await self._settle(row, result.lease_id, outcome)
+        except Conflict:
+            self.fresh.take(row.id)
+            raise
         if self.registry is not None:
             images = [image.data_b64 for image in result.images]
             await asyncio.to_thread(record_result_images, self.registry, row.id, images)

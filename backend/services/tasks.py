@@ -13,7 +13,7 @@ from backend.errors import Conflict, RequestRejected, TaskNotFound
 from backend.schemas.api import GenerateResponse, Progress, TaskView
 from backend.services.events import Notifier
 from backend.services.images import convert_image
-from backend.services.results import ResultFiles
+from backend.services.results import FreshResults, ResultFiles
 from backend.store.jobs import JobStore
 from backend.store.models import JobRow
 from common.error_codes import ErrorCode
@@ -64,6 +64,7 @@ class TaskService:
     files: ResultFiles
     notifier: Notifier
     clock: Callable[[], float]
+    fresh: FreshResults = field(default_factory=FreshResults)
     _final: OrderedDict[str, tuple[str, bytes]] = field(default_factory=OrderedDict)
     _live: dict[str, tuple[str, bytes, int, float]] = field(default_factory=dict)
 
@@ -146,6 +147,9 @@ class TaskService:
 
     def images_b64(self, row: JobRow) -> list[str]:
         """Every stored output of a done job, base64-encoded."""
+        fresh = self.fresh.take(row.id)
+        if fresh is not None and len(fresh) == len(row.result_refs):
+            return fresh
         blobs = [self.files.read(ref) for ref in row.result_refs]
         return [base64.b64encode(blob).decode() for blob in blobs if blob is not None]
 
