@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.procs import Service
 from tests.telegram_bot.conftest import ADMIN_ID, Chat
 from tests.telegram_bot.stub_backend import StubBackend
+
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
 
 
 def test_stats_reports_jobs_failures_and_queue(

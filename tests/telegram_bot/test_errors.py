@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from common.error_codes import ErrorCode
-from telegram_bot.texts import LANGS, error_text, mapped_codes
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend
 from tests.telegram_bot.test_photos import jpeg
+
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
 
 
 def _run_prompt(chat: Chat, prompt: str, contains: str) -> object:
@@ -103,13 +103,3 @@ def test_russian_user_gets_russian_sentences(telegram, bot, backend: StubBackend
     assert "🔄 Повторить" in [b["text"] for b in answer.buttons()]
     switched = chat.say("/language")
     assert switched.text == "Language: English."
-
-
-def test_every_error_code_has_a_sentence_in_both_languages() -> None:
-    """No error_code falls through to the generic sentence, and none leaks the raw code."""
-    assert set(ErrorCode) <= mapped_codes()
-    for lang in LANGS:
-        for code in mapped_codes():
-            text, _ = error_text(lang, code, 5)
-            assert text
-            assert "_" not in code or code not in text  # e.g. "rate_limited" never shows

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from tests.support.fake_telegram import Call
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import PANORAMA, StubBackend, image_bytes
+
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
 
 
 def test_start_shows_the_main_menu(chat: Chat) -> None:

@@ -17,6 +17,8 @@ from tests.support.procs import REPO, free_port
 from tests.telegram_bot.conftest import Chat, running_bot
 from tests.telegram_bot.stub_backend import StubBackend, image_bytes
 
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
+
 
 @pytest.fixture(scope="module")
 def telegram() -> Iterator[FakeTelegram]:

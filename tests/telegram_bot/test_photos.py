@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import io
 
+import pytest
 from PIL import Image
 
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend, image_bytes
+
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
 
 
 def jpeg(width: int = 80, height: int = 60) -> bytes:

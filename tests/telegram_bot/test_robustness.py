@@ -11,6 +11,8 @@ from tests.support.procs import Service
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.test_photos import jpeg
 
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
+
 
 def test_flood_control_429_is_retried_after_retry_after(chat: Chat) -> None:
     """A 429 with retry_after=1 on sendPhoto is waited out and the photo is sent again."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.telegram_bot.conftest import Chat
 from tests.telegram_bot.stub_backend import StubBackend, image_bytes
+
+pytestmark = pytest.mark.e2e  # the bot runs as a real process
 
 
 def test_settings_apply_to_the_next_job(chat: Chat, backend: StubBackend) -> None:

@@ -10,12 +10,14 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from pydantic import ValidationError
 
+from common.error_codes import ErrorCode
 from telegram_bot.app import build_storage
 from telegram_bot.backend_client import BackendClient
 from telegram_bot.errors import BackendError, BackendUnavailable
 from telegram_bot.handlers.admin import metric_sum
 from telegram_bot.progress import bar
 from telegram_bot.settings import BotSettings
+from telegram_bot.texts import LANGS, error_text, mapped_codes
 
 
 def _client(handler: httpx.MockTransport) -> BackendClient:
@@ -120,3 +122,13 @@ def test_progress_bar_and_metric_sum() -> None:
     )
     assert metric_sum(text, "a_total", status="failed") == 5
     assert metric_sum(text, "b_total") is None
+
+
+def test_every_error_code_has_a_sentence_in_both_languages() -> None:
+    """No error_code falls through to the generic sentence, and none leaks the raw code."""
+    assert set(ErrorCode) <= mapped_codes()
+    for lang in LANGS:
+        for code in mapped_codes():
+            text, _ = error_text(lang, code, 5)
+            assert text
+            assert "_" not in code or code not in text  # e.g. "rate_limited" never shows
