@@ -15,6 +15,14 @@ from gpu_server.executor import Executor
 from gpu_server.workflows.checks import referenced_models
 
 
+def is_demo_engine(stats: dict[str, Any]) -> bool:
+    """True when /system_stats comes from the fake ComfyUI (the demo engine)."""
+    system = stats.get("system", {})
+    argv = [str(arg) for arg in system.get("argv", [])]
+    kinds = {device.get("type") for device in stats.get("devices", [])}
+    return system.get("engine") == "demo" or "--demo-engine" in argv or "demo" in kinds
+
+
 class Inventory:
     """Reads ComfyUI's model folders and /system_stats, cached for `ttl_s` seconds."""
 

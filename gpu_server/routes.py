@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common.error_codes import ErrorCode
+from gpu_server.capabilities import is_demo_engine
 from gpu_server.errors import ComfyError, GpuServerError
 from gpu_server.generate import GenerateRequest, GenerateResponse, to_job, to_response
 
@@ -86,9 +87,7 @@ async def health(worker: WorkerDep) -> dict[str, Any]:
 
 def _describe(stats: dict[str, Any], queue: dict[str, Any]) -> dict[str, Any]:
     system = stats.get("system", {})
-    argv = [str(arg) for arg in system.get("argv", [])]
-    kinds = {device.get("type") for device in stats.get("devices", [])}
-    demo = system.get("engine") == "demo" or "--demo-engine" in argv or "demo" in kinds
+    demo = is_demo_engine(stats)
     devices = [
         {key: device.get(key) for key in ("name", "type", "vram_total", "vram_free")}
         for device in stats.get("devices", [])

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from common.styles import StyleCatalog, load_styles
 from gpu_server.backend_client import BackendClient
-from gpu_server.capabilities import Inventory
+from gpu_server.capabilities import Inventory, is_demo_engine
 from gpu_server.comfy_client import ComfyClient
 from gpu_server.comfy_schema import ObjectInfo
 from gpu_server.errors import ComfyError
@@ -103,6 +103,11 @@ async def _check_templates(
         source = str(settings.object_info_path)
     checked = check_workflows(templates, catalog, info)
     log.info("checked %d workflow graphs against %s", checked, source)
+    with contextlib.suppress(ComfyError):
+        if is_demo_engine(await comfy.get_json("/system_stats")):
+            log.warning(
+                "ComfyUI at %s is the DEMO ENGINE: images are labelled placeholders", comfy.base_url
+            )
 
 
 def _pull_loop(

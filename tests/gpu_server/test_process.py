@@ -41,12 +41,13 @@ def worker_env(comfy_url: str, port: int, **extra: str) -> dict[str, str]:
 
 
 def test_worker_process_serves_health_and_generate(fake_comfyui, tmp_path: Path):
-    """The worker process starts, reports the demo engine and returns a PNG with its seed."""
+    """The worker starts, says (log, /health) it talks to the demo engine, returns a PNG + seed."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = worker_env(fake_comfyui, port)
     with service("gpu_server", ["-m", "gpu_server"], health_url=f"{url}/health", env=env,
-                 log_dir=tmp_path, timeout=60):  # fmt: skip
+                 log_dir=tmp_path, timeout=60) as worker:  # fmt: skip
+        assert "DEMO ENGINE" in worker.log()
         health = httpx.get(f"{url}/health", timeout=10).json()
         assert health["engine"] == "demo"
         assert health["comfyui"]["reachable"] is True
