@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -196,3 +197,26 @@ def test_admin_stats_read_the_real_backend(telegram: FakeTelegram, stack_bot: Se
     assert int(lines[1].removeprefix("Jobs since backend start: ")) >= 1
     assert int(lines[2].removeprefix("Failures: ")) >= 0
     assert lines[3] == "Queue: 0"
+
+
+def test_restart_mid_conversation_with_the_real_stack(
+    stack: Stack, tmp_path: Path, uid: int
+) -> None:
+    """The bot is restarted between the description and the style button: the pressed button
+    is still answered after the restart, and the user then gets a real image."""
+    with FakeTelegram() as telegram:  # its own fake: the module's bot must not see these users
+        user = Chat(telegram, uid)
+        env = {"BACKEND_API_KEY": API_KEY}
+        with running_bot(telegram, stack.backend_url, tmp_path, name="bot-a", **env):
+            styles = user.say("a windmill before the restart")
+        since = telegram.mark()
+        telegram.press(uid, styles, "Realism")
+        with running_bot(telegram, stack.backend_url, tmp_path, name="bot-b", **env) as svc:
+            user.wait("sendMessage", contains="expired", since=since, timeout=30)
+            seeds = user.press(user.say("/settings", contains="Settings"), "Seed")
+            user.press(seeds, "Fixed", contains="seed")
+            user.say(SAFE_SEED, contains="Settings")
+            styles = user.say("a windmill after the restart")
+            photo = user.press(styles, "Realism", method="sendPhoto", timeout=60)
+            assert decoded(photo.upload("photo")).size == (1024, 1024)
+            assert "Traceback" not in svc.log()
