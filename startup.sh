@@ -68,6 +68,15 @@ CONF() { printf '%s' "$WORKSPACE/config/supervisord.conf"; }
 ctl() { PY -m supervisor.supervisorctl -c "$(CONF)" "$@"; }
 supervisord_up() { [ -f "$(CONF)" ] && ctl pid >/dev/null 2>&1; }
 
+# pip's build chatter goes to a log; on failure its tail is shown.
+pip_quiet() {
+  mkdir -p "$WORKSPACE/logs"
+  if ! PY -m pip install -q "$@" >> "$WORKSPACE/logs/install.log" 2>&1; then
+    tail -n 30 "$WORKSPACE/logs/install.log" >&2
+    die "pip install $* failed (full output: $WORKSPACE/logs/install.log)"
+  fi
+}
+
 ensure_venv() {
   if [ ! -x "$VENV_DIR/bin/python" ]; then
     log "creating $VENV_DIR"
@@ -81,9 +90,9 @@ ensure_venv() {
     log "python environment up to date"
     return
   fi
-  log "installing genpod into $VENV_DIR"
-  PY -m pip install -q --upgrade pip
-  PY -m pip install -q -e "$REPO[backend,gpu,bot,infra]"
+  log "installing genpod into $VENV_DIR (output: $WORKSPACE/logs/install.log)"
+  pip_quiet --upgrade pip
+  pip_quiet -e "$REPO[backend,gpu,bot,infra]"
   printf '%s\n' "$want" > "$stamp"
 }
 
@@ -108,8 +117,8 @@ ensure_comfyui_requirements() {
   local stamp="$VENV_DIR/.comfyui-requirements" want
   want="$(sha256sum "$COMFYUI_DIR/requirements.txt" | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
-  log "installing ComfyUI requirements into $VENV_DIR"
-  PY -m pip install -q -r "$COMFYUI_DIR/requirements.txt"
+  log "installing ComfyUI requirements into $VENV_DIR (output: $WORKSPACE/logs/install.log)"
+  pip_quiet -r "$COMFYUI_DIR/requirements.txt"
   printf '%s\n' "$want" > "$stamp"
 }
 
