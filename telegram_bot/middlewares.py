@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from telegram_bot.prefs import PrefsStore
 from telegram_bot.settings import BotSettings
@@ -58,7 +58,9 @@ class GateMiddleware(BaseMiddleware):
         lang = prefs.lang or lang_of(user.language_code)
         allowed = self._settings.allowed_user_ids
         if allowed and user.id not in allowed and user.id not in self._settings.admin_user_ids:
-            if private and isinstance(event, Message):
+            if isinstance(event, CallbackQuery):
+                await event.answer(t(lang, "private_bot"), show_alert=True)
+            elif private and isinstance(event, Message):
                 await event.answer(t(lang, "private_bot"))
             return None
         if private:

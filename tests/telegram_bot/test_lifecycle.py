@@ -83,6 +83,14 @@ def test_allow_list_private_only_and_conversation_timeout(
     env = {"ALLOWED_USER_IDS": str(uid), "GROUP_MODE": "private_only", "CONVERSATION_TIMEOUT": "1"}
     with running_bot(telegram, backend.url, tmp_path, **env):
         assert stranger.say("/start").text == "Sorry, this bot is private."
+        since = telegram.mark()
+        telegram.press_data(
+            stranger.uid,
+            {"message_id": 1, "date": 0, "chat": {"id": stranger.uid, "type": "private"}},
+            "m:free",
+        )
+        refused = telegram.wait_call("answerCallbackQuery", since=since)
+        assert refused.params["text"] == "Sorry, this bot is private."
         group = telegram.group(-42_000 - uid)
         since = telegram.mark()
         telegram.send_text(uid, "/start@genpod_test_bot", chat=group)
