@@ -16,6 +16,10 @@ def main() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # One line per HTTP call to ComfyUI and the backend would drown the worker's own lines.
+    logging.getLogger("httpx").setLevel(
+        max(logging.WARNING, logging.getLevelName(settings.log_level))
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.gpu_server_host,
