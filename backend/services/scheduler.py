@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.errors import Conflict, RequestRejected, TaskNotFound
 from backend.services.content_policy.registry import DeliveryRegistry, record_result_images
@@ -31,6 +32,8 @@ from common.protocol import (
 
 MAX_STEPS = 100_000  # far beyond any sampler; keeps hostile numbers out of integer columns
 MAX_SEED = 2**63 - 1
+log = logging.getLogger(__name__)
+
 POLL_S = 1.0  # fallback re-check when no wake-up arrives (jobs queued by another replica)
 
 
@@ -60,6 +63,7 @@ class Scheduler:
     clock: Callable[[], float]
     fresh: FreshResults
     registry: DeliveryRegistry | None = None  # pHash of delivered images, for takedowns
+    _recording: set[asyncio.Future[int]] = field(default_factory=set)
 
     async def lease(self, request: LeaseRequest) -> Lease | None:
         """Wait up to wait_s for a job this worker can run; None when none came."""
@@ -145,8 +149,7 @@ class Scheduler:
             self.fresh.take(row.id)
             raise
         if self.registry is not None:
-            images = [image.data_b64 for image in result.images]
-            await asyncio.to_thread(record_result_images, self.registry, row.id, images)
+            self._record(self.registry, row.id, [image.data_b64 for image in result.images])
         self.metrics.finished(
             row.mode, row.style, self.clock() - (row.started_at or row.created_at)
         )
@@ -165,6 +168,23 @@ class Scheduler:
         )
         await self._settle(row, failure.lease_id, outcome)
         self.metrics.failed(failure.error_code)
+
+    def _record(self, registry: DeliveryRegistry, job_id: str, images: list[str]) -> None:
+        """Hash delivered images in a thread without holding up the worker's answer.
+
+        Hashing costs tens of ms per image; the worker waits for this answer before its
+        slot is free again, so awaiting it here would leave gaps between jobs.
+        """
+        future = asyncio.ensure_future(
+            asyncio.to_thread(record_result_images, registry, job_id, images)
+        )
+        self._recording.add(future)
+        future.add_done_callback(self._recorded)
+
+    def _recorded(self, future: asyncio.Future[int]) -> None:
+        self._recording.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("recording delivered images failed: %r", future.exception())
 
     async def _row(self, job_id: str) -> JobRow:
         row = await self.store.get(job_id)
