@@ -55,21 +55,27 @@ class JobRunner:
         if job.user_id in self._active:
             await self._tell_busy(bot, job)
             return
+        self._active[job.user_id] = job  # claimed before any await: a double tap runs one job
+        try:
+            adult = await self._adult_ok(bot, job)
+            if adult is not None:
+                await self._run(bot, job, adult)
+        finally:
+            self._release(job)
+
+    async def _adult_ok(self, bot: Bot, job: Job) -> bool | None:
+        """The X-Adult-Confirmed value to send, or None when the job must not run (yet)."""
         try:
             catalog = await self._backend.catalog()
         except BackendError as exc:
             await self._fail_fresh(bot, job, exc)
-            return
+            return None
         prefs = await self._prefs.get(job.user_id)
         if catalog.content_policy == "adult" and not prefs.adult_confirmed:
             markup = keyboards.adult(job.lang, job.rid)
             await bot.send_message(job.chat_id, t(job.lang, "adult_ask"), reply_markup=markup)
-            return
-        self._active[job.user_id] = job
-        try:
-            await self._run(bot, job, prefs.adult_confirmed)
-        finally:
-            self._release(job)
+            return None
+        return prefs.adult_confirmed
 
     def _release(self, job: Job) -> None:
         """Free the user's slot if job still holds it (a new job may hold it already)."""

@@ -90,3 +90,14 @@ def test_cancel_with_nothing_running_shows_the_menu(chat: Chat) -> None:
     answer = chat.say("/cancel")
     assert answer.text == "Nothing to cancel. Here is the menu."
     assert "Describe" not in chat.say("hello there", contains="Pick a style").text
+
+
+def test_a_double_tap_on_a_style_runs_one_job(chat: Chat, backend: StubBackend) -> None:
+    """Two presses of the same style button at once start exactly one job."""
+    styles = chat.say("a double tapped heron")
+    jobs_before = len(backend.jobs)
+    since = chat.tg.mark()
+    chat.tg.press(chat.uid, styles, "Realism")
+    chat.tg.press(chat.uid, styles, "Realism")
+    chat.wait("sendPhoto", since=since)
+    assert len(backend.jobs) == jobs_before + 1
