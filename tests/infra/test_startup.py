@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
-from tests.infra.conftest import Pod
+from tests.infra.conftest import Pod, pod_env
+from tests.support.procs import free_port
 
 
 def _health(port: int, path: str = "/health") -> int | None:
@@ -105,3 +109,26 @@ def test_a_job_through_the_public_api_completes(pod: Pod) -> None:
     body = resp.json()
     assert body["status"] == "done"
     assert body["image"]
+
+
+def test_boot_after_a_crash_with_stale_pid_and_socket() -> None:
+    """After everything died at once (pod restart), startup.sh cleans up and starts again."""
+    workspace = Path(tempfile.mkdtemp(prefix="gp-boot-"))
+    ports = {name: free_port() for name in ("backend", "gpu_server", "comfyui")}
+    booted = Pod(workspace, {**pod_env(workspace, ports), "WARMUP": "0"}, ports)
+    try:
+        assert booted.startup().returncode == 0
+        run = workspace / "run"
+        # supervisord first, so it cannot respawn a child; like a reboot, nobody cleans up.
+        pids = [int((run / f"{name}.pid").read_text()) for name in ("supervisord", *ports)]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert (run / "supervisor.sock").exists()
+        result = booted.startup()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "starting supervisord" in result.stdout
+        assert _health(ports["backend"]) == 200
+        assert int((run / "supervisord.pid").read_text()) != pids[0]
+    finally:
+        booted.startup("--stop", timeout=60)
+        shutil.rmtree(workspace, ignore_errors=True)
