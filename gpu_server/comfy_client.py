@@ -99,9 +99,11 @@ class ComfyClient:
         queue = self.events.watch(prompt_id)
         try:
             return await self._follow(prompt_id, queue, deadline, on_progress)
-        except JobTimeout:
-            with contextlib.suppress(ComfyError):
-                await self.cancel(prompt_id)
+        except (JobTimeout, asyncio.CancelledError):
+            # Our caller gave up (deadline, shutdown): the prompt must not run on for nobody.
+            with contextlib.suppress(ComfyError, TimeoutError):
+                async with asyncio.timeout(3.0):
+                    await self.cancel(prompt_id)
             raise
         finally:
             self.events.unwatch(prompt_id)

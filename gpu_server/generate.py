@@ -100,7 +100,8 @@ def to_job(request: GenerateRequest, catalog: StyleCatalog, deadline_s: float) -
         params=params,
         images={role: data for role, data in images.items() if data},
         content=ContentContext(
-            policy=request.content_policy, image_conditioned=request.mode is not Mode.FREE
+            policy=request.content_policy,
+            image_conditioned=request.mode is not Mode.FREE or bool(request.control_image),
         ),
         deadline_s=request.deadline_s or deadline_s,
     )

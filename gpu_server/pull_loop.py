@@ -110,8 +110,11 @@ class PullLoop:
                 self._jobs.add(task)
                 task.add_done_callback(self._jobs.discard)
         finally:
-            for task in list(self._jobs):
+            # Shutting down: each job stops its prompt and hands its lease back (worker_lost).
+            jobs = list(self._jobs)
+            for task in jobs:
                 task.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
 
     async def _lease_once(self) -> Lease | None:
         try:
@@ -160,11 +163,28 @@ class PullLoop:
         except Exception as exc:  # a bug must not kill the loop or lose the lease silently
             log.exception("job %s crashed", job_id)
             await self._fail(lease, reporter, ErrorCode.INTERNAL_ERROR, repr(exc), retryable=True)
+        except asyncio.CancelledError:
+            await self._abandon(lease, reporter)
+            raise
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
             slot.release()
+
+    async def _abandon(self, lease: Lease, reporter: JobReporter) -> None:
+        """Best effort within a few seconds: stop the prompt and give the job back."""
+        failure = JobFailure(
+            lease_id=lease.lease_id,
+            error_code=ErrorCode.WORKER_LOST,
+            message="the worker shut down while running this job",
+            retryable=True,
+        )
+        with contextlib.suppress(TimeoutError, GpuServerError):
+            async with asyncio.timeout(3.0):
+                await self.executor.cancel(lease.job.job_id)
+                if not reporter.lost:
+                    await self.backend.failure(lease.job.job_id, failure)
 
     def _count(
         self, lease: Lease, outcome: str, seconds: float = 0.0, error_code: str = ""

@@ -244,3 +244,21 @@ async def test_comfyui_back_after_outage_resumes_work(backend, executor, catalog
         await backend.jobs.put(job(catalog, "after"))
         await backend.wait_done(2)
     assert isinstance(backend.done["after"], JobResult)
+
+
+async def test_shutdown_hands_running_job_back(backend, executor, catalog, http, fake):
+    """Stopping the loop mid-job interrupts the prompt and reports a retryable worker_lost."""
+    fake.faults.step_time = 0.05
+    await backend.jobs.put(job(catalog, "j-shutdown", steps=60))
+    async with running_loop(backend, executor, catalog, http):
+        while not any(r.stage == "running" for _, r in backend.progress):
+            await asyncio.sleep(0.01)
+    failure = backend.done["j-shutdown"]
+    assert isinstance(failure, JobFailure)
+    assert failure.error_code == "worker_lost"
+    assert failure.retryable is True
+    for _ in range(100):
+        if fake.history:
+            break
+        await asyncio.sleep(0.02)
+    assert next(iter(fake.history.values()))["status"]["status_str"] == "error"
