@@ -32,7 +32,7 @@ async def generate(
     """Queue a job and wait for it up to REQUEST_TIMEOUT; `processing` if it is not done by then."""
     row = await services.submission.submit(body, caller, SYNC_PRIORITY)
     timeout = services.settings.request_timeout
-    row = await services.tasks.wait_final(row.id, caller.key_name, timeout)
+    row = await services.tasks.wait_final(row.id, caller.key_name, timeout, row)
     return services.tasks.answer(row)
 
 

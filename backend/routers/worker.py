@@ -26,12 +26,15 @@ router = APIRouter(prefix="/worker", dependencies=[WorkerDep], responses=ERRORS,
 
 
 @router.post(
-    "/lease", response_model=Lease, responses={204: {"description": "no job within wait_s"}}
+    "/lease", responses={200: {"model": Lease}, 204: {"description": "no job within wait_s"}}
 )
-async def lease(body: LeaseRequest, services: ServicesDep) -> Lease | Response:
+async def lease(body: LeaseRequest, services: ServicesDep) -> Response:
     """Long poll for one job this worker can run; 204 when none came within wait_s."""
     granted = await services.scheduler.lease(body)
-    return Response(status_code=204) if granted is None else granted
+    if granted is None:
+        return Response(status_code=204)
+    # serialised once by pydantic: input photos travel in here as base64
+    return Response(granted.model_dump_json(), media_type="application/json")
 
 
 @router.post("/jobs/{job_id}/progress", response_model=ProgressAnswer)

@@ -6,7 +6,10 @@ import shutil
 from collections import OrderedDict
 from pathlib import Path
 
+from backend.store.models import JobRow
+
 FRESH_BUDGET_CHARS = 64_000_000  # about 64 MB of base64 kept for waiting /generate calls
+FRESH_ROWS = 1000
 
 
 class ResultFiles:
@@ -57,6 +60,17 @@ class FreshResults:
         self._budget = budget_chars
         self._size = 0
         self._items: OrderedDict[str, list[str]] = OrderedDict()
+        self._rows: OrderedDict[str, JobRow] = OrderedDict()
+
+    def put_row(self, row: JobRow) -> None:
+        """Keep a just-settled row so its waiter needs no store read."""
+        self._rows[row.id] = row
+        while len(self._rows) > FRESH_ROWS:
+            self._rows.popitem(last=False)
+
+    def take_row(self, job_id: str) -> JobRow | None:
+        """The just-settled row of a job, once."""
+        return self._rows.pop(job_id, None)
 
     def put(self, job_id: str, images_b64: list[str]) -> None:
         """Keep a job's images, forgetting the oldest entries past the budget."""

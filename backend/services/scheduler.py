@@ -203,9 +203,12 @@ class Scheduler:
         return False
 
     async def _settle(self, row: JobRow, lease_id: str, outcome: Outcome) -> None:
-        if not await self.store.settle(row.id, lease_id, outcome, self.clock()):
+        settled = await self.store.settle(row.id, lease_id, outcome, self.clock())
+        if settled is None:
             self._already_settled(await self._row(row.id), lease_id)
             return
+        if settled.state != JobState.QUEUED:
+            self.fresh.put_row(settled)
         self.notifier.job_changed(row.id)
 
     def _save(self, row: JobRow, lease_id: str, index: int, data_b64: str, fmt: str) -> str:

@@ -124,18 +124,24 @@ class TaskService:
         """Drop a cached view (the retention sweep deleted the job)."""
         self._final.pop(job_id, None)
 
-    async def wait_final(self, job_id: str, owner: str, within_s: float) -> JobRow:
+    async def wait_final(
+        self, job_id: str, owner: str, within_s: float, row: JobRow | None = None
+    ) -> JobRow:
         """Wait until the job is final or the timeout passes; returns the last row read."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
-        row = await self.row(job_id, owner)
+        row = row or await self.row(job_id, owner)
         while not is_final(row):
             left = deadline - loop.time()
             if left <= 0:
                 break
             await self.notifier.wait_job(job_id, min(left, POLL_S))
-            row = await self.row(job_id, owner)
+            row = self._just_settled(job_id, owner) or await self.row(job_id, owner)
         return row
+
+    def _just_settled(self, job_id: str, owner: str) -> JobRow | None:
+        row = self.fresh.take_row(job_id)
+        return row if row is not None and row.owner == owner else None
 
     async def cancel(self, job_id: str, owner: str) -> TaskView:
         """Cancel a queued or running task; 409 task_finished when it already ended."""

@@ -120,8 +120,10 @@ class JobStore:
         )
         return await self._update(stmt)
 
-    async def settle(self, job_id: str, lease_id: str, outcome: Outcome, now: float) -> bool:
-        """Move a running job under this lease to its outcome; False if the lease is stale."""
+    async def settle(
+        self, job_id: str, lease_id: str, outcome: Outcome, now: float
+    ) -> JobRow | None:
+        """Move a running job under this lease to its outcome; the new row, None if stale."""
         values: dict[str, Any] = {
             "state": outcome.state,
             "error_code": outcome.error_code,
@@ -138,8 +140,10 @@ class JobStore:
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.lease_id == lease_id, JobRow.state == RUNNING)
             .values(**values)
+            .returning(JobRow)
         )
-        return await self._update(stmt)
+        async with self._sessions.begin() as session:
+            return (await session.execute(stmt)).scalars().first()
 
     async def cancel(self, job_id: str, now: float) -> bool:
         """Cancel a queued or running job; False when it already reached a final state."""
