@@ -187,6 +187,7 @@ class Executor:
                     f"the {role} image is missing", error_code=ErrorCode.IMAGE_REQUIRED
                 )
             images[role] = _decode(job.images[role], role)
+            self._check_size(job, role, images[role])
             verdict = await self.guard.check_input(images[role], job.content, job_id=job.job_id)
             if verdict.blocked:
                 raise JobRejected(
@@ -194,6 +195,19 @@ class Executor:
                     error_code=ErrorCode.INPUT_BLOCKED,
                 )
         return images
+
+    def _check_size(self, job: JobSpec, role: str, data: bytes) -> None:
+        """Refuse undecodable photos, and upscale inputs over the profile's largest side."""
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                side = max(img.size)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            message = f"the {role} image is not a readable image"
+            raise JobRejected(message, error_code=ErrorCode.IMAGE_INVALID) from exc
+        limit = self.catalog.upscale.max_input_side
+        if job.mode is Mode.UPSCALE and side > limit:
+            message = f"the image is {side} px on its longest side; upscale takes up to {limit} px"
+            raise JobRejected(message, error_code=ErrorCode.IMAGE_TOO_LARGE)
 
     async def _upload(self, data: bytes, role: str) -> str:
         return await self.comfy.upload_image(data, f"genpod-{uuid.uuid4().hex}-{role}.png")

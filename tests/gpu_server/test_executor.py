@@ -150,3 +150,24 @@ async def test_missing_photo_is_refused(executor, catalog):
     with pytest.raises(JobRejected) as caught:
         await executor.run(job)
     assert caught.value.error_code == "image_required"
+
+
+@pytest.mark.parametrize(
+    ("image", "code"),
+    [
+        (base64.b64encode(b"not an image at all").decode(), "image_invalid"),
+        (base64.b64encode(png_bytes(2100, 64)).decode(), "image_too_large"),
+    ],
+)
+async def test_unreadable_or_oversized_upscale_input_is_refused(
+    executor, catalog, fake, image, code
+):
+    """Upscale refuses undecodable bytes and sides over max_input_side before ComfyUI sees them."""
+    job = make_job(catalog, "realism", Mode.UPSCALE).model_copy(
+        update={"images": {"target": image}}
+    )
+    before = len(fake.submitted)
+    with pytest.raises(JobRejected) as caught:
+        await executor.run(job)
+    assert caught.value.error_code == code
+    assert len(fake.submitted) == before
