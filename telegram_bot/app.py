@@ -76,6 +76,7 @@ def build_dispatcher(
     dp.callback_query.outer_middleware(gate)
     dp.include_router(build_conversation())
     dp.errors.register(on_error)
+    dp.startup.register(runner.resume_all)
     return dp
 
 

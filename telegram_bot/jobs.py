@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Awaitable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -14,7 +15,7 @@ from telegram_bot import keyboards
 from telegram_bot.backend_client import BackendClient, TaskEvent, TaskView
 from telegram_bot.delivery import send_result
 from telegram_bot.errors import BackendError, BackendUnavailable, InputRejected
-from telegram_bot.prefs import Job, PrefsStore
+from telegram_bot.prefs import ActiveJob, Job, PrefsStore
 from telegram_bot.progress import ProgressMessage, running_text
 from telegram_bot.texts import error_text, t
 
@@ -49,6 +50,7 @@ class JobRunner:
         self._max_bytes = max_image_bytes
         self._active: dict[int, Job] = {}
         self._cancel_asked: set[int] = set()
+        self._resuming: set[asyncio.Task[None]] = set()
 
     async def start(self, bot: Bot, job: Job) -> None:
         """Run job now unless the user already has one, or 18+ confirmation is pending."""
@@ -99,10 +101,16 @@ class JobRunner:
 
     async def _run(self, bot: Bot, job: Job, adult: bool) -> None:
         first = await bot.send_message(job.chat_id, t(job.lang, "generating"))
-        status = ProgressMessage(bot, first, self._interval)
+        status = ProgressMessage.of(bot, first, self._interval)
+        await self._complete(bot, job, status, self._submit(bot, job, status, adult))
+
+    async def _complete(
+        self, bot: Bot, job: Job, status: ProgressMessage, outcome: Awaitable[TaskView]
+    ) -> None:
+        """Wait for the outcome, then deliver it or explain why not."""
         try:
             async with ChatActionSender.upload_photo(chat_id=job.chat_id, bot=bot):
-                view = await self._execute(bot, job, status, adult)
+                view = await outcome
                 # the slot is free once the backend is done: buttons under the result work at once
                 self._release(job)
                 await status.show(t(job.lang, "done"), force=True)
@@ -111,19 +119,54 @@ class JobRunner:
             await self._explain(status, job, exc)
         except InputRejected as exc:
             await status.show(t(job.lang, exc.reason, limit=self._max_bytes // 2**20), force=True)
+        # not in a finally: a job cut short by a shutdown stays tracked and is resumed
+        await self._prefs.untrack(job.user_id, job.request.task_id)
 
-    async def _execute(self, bot: Bot, job: Job, status: ProgressMessage, adult: bool) -> TaskView:
+    async def _submit(self, bot: Bot, job: Job, status: ProgressMessage, adult: bool) -> TaskView:
         image = await self._image_b64(bot, job.request.file_id) if job.request.file_id else None
         task = await self._backend.create_task(job.user_id, job.request.body(image), adult=adult)
         job.request.task_id = task.task_id
         await self._prefs.remember(job.user_id, job.request, job.rid)
+        active = ActiveJob(
+            user_id=job.user_id,
+            chat_id=job.chat_id,
+            lang=job.lang,
+            rid=job.rid,
+            task_id=task.task_id,
+            message_id=status.message_id,
+        )
+        await self._prefs.track(active)
         if job.user_id in self._cancel_asked:
             await self.cancel(job.user_id)
+        return await self._outcome(job, task.task_id, status)
+
+    async def _outcome(self, job: Job, task_id: str, status: ProgressMessage) -> TaskView:
         try:
-            return await asyncio.wait_for(self._follow(job, task, status), self._timeout)
+            return await asyncio.wait_for(self._follow(job, task_id, status), self._timeout)
         except TimeoutError:
             await self.cancel(job.user_id)
             raise BackendError("timeout", "the job took too long") from None
+
+    async def resume_all(self, bot: Bot) -> None:
+        """After a restart: follow and deliver every job the last run left undelivered."""
+        for active in await self._prefs.tracked():
+            task = asyncio.create_task(self._resume(bot, active))
+            self._resuming.add(task)  # keep a reference until it finishes
+            task.add_done_callback(self._resuming.discard)
+
+    async def _resume(self, bot: Bot, active: ActiveJob) -> None:
+        request = await self._prefs.recall(active.user_id, active.rid)
+        if request is None or active.user_id in self._active:
+            await self._prefs.untrack(active.user_id, active.task_id)
+            return
+        request.task_id = active.task_id
+        job = Job(active.chat_id, active.user_id, active.lang, request, active.rid)
+        self._active[job.user_id] = job
+        status = ProgressMessage(bot, job.chat_id, active.message_id, "", self._interval)
+        try:
+            await self._complete(bot, job, status, self._outcome(job, active.task_id, status))
+        finally:
+            self._release(job)
 
     async def _image_b64(self, bot: Bot, file_id: str) -> str:
         try:
@@ -138,16 +181,16 @@ class JobRunner:
             raise InputRejected("too_large")
         return base64.b64encode(data).decode("ascii")
 
-    async def _follow(self, job: Job, task: TaskView, status: ProgressMessage) -> TaskView:
+    async def _follow(self, job: Job, task_id: str, status: ProgressMessage) -> TaskView:
         """Follow the event stream; fall back to polling if it breaks."""
         try:
-            async for event in self._backend.events(job.user_id, task.task_id):
+            async for event in self._backend.events(job.user_id, task_id):
                 final = await self._on_event(job, event, status)
                 if final is not None:
                     return final
         except BackendUnavailable as exc:
             log.info("event stream lost (%s), polling instead", exc.message)
-        return await self._poll(job, task.task_id, status)
+        return await self._poll(job, task_id, status)
 
     async def _on_event(
         self, job: Job, event: TaskEvent, status: ProgressMessage

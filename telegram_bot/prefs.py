@@ -71,6 +71,17 @@ class Job:
     rid: str
 
 
+class ActiveJob(BaseModel):
+    """A submitted job whose result is still to be delivered (resumed after a restart)."""
+
+    user_id: int
+    chat_id: int
+    lang: str
+    rid: str
+    task_id: str
+    message_id: int
+
+
 class PrefsStore:
     """Typed access to preferences, recent requests and the list of known users."""
 
@@ -122,3 +133,29 @@ class PrefsStore:
     async def users(self) -> list[int]:
         """Every user recorded by add_user."""
         return [int(uid) for uid in await self._storage.get_data(self._key(0, "users"))]
+
+    async def track(self, active: ActiveJob) -> None:
+        """Record a job whose result is not delivered yet."""
+        await self._storage.update_data(
+            self._key(0, "active"), {str(active.user_id): active.model_dump()}
+        )
+
+    async def untrack(self, user_id: int, task_id: str | None) -> None:
+        """That job is delivered or explained: nothing to resume (a newer job stays)."""
+        key = self._key(0, "active")
+        data = await self._storage.get_data(key)
+        entry = data.get(str(user_id))
+        if task_id is not None and isinstance(entry, dict) and entry.get("task_id") == task_id:
+            del data[str(user_id)]
+            await self._storage.set_data(key, data)
+
+    async def tracked(self) -> list[ActiveJob]:
+        """Jobs left undelivered, e.g. by a restart."""
+        data = await self._storage.get_data(self._key(0, "active"))
+        jobs = []
+        for value in data.values():
+            try:
+                jobs.append(ActiveJob.model_validate(value))
+            except ValidationError:
+                continue
+        return jobs

@@ -31,13 +31,20 @@ def running_text(lang: str, step: int, total: int) -> str:
 class ProgressMessage:
     """A message whose text follows a job; edits respect a minimum interval."""
 
-    def __init__(self, bot: Bot, message: Message, interval_s: float) -> None:
+    def __init__(
+        self, bot: Bot, chat_id: int, message_id: int, text: str, interval_s: float
+    ) -> None:
         self._bot = bot
-        self._chat_id = message.chat.id
-        self._message_id = message.message_id
-        self._text = message.text or ""
+        self._chat_id = chat_id
+        self.message_id = message_id
+        self._text = text
         self._interval = interval_s
         self._edited_at = 0.0
+
+    @classmethod
+    def of(cls, bot: Bot, message: Message, interval_s: float) -> ProgressMessage:
+        """Follow a message the bot just sent."""
+        return cls(bot, message.chat.id, message.message_id, message.text or "", interval_s)
 
     async def show(
         self, text: str, *, force: bool = False, markup: InlineKeyboardMarkup | None = None
@@ -50,7 +57,7 @@ class ProgressMessage:
             return
         try:
             await self._bot.edit_message_text(
-                text=text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=markup
+                text=text, chat_id=self._chat_id, message_id=self.message_id, reply_markup=markup
             )
         except TelegramBadRequest as exc:
             # an identical edit is not an error for us; anything else is worth a log line
