@@ -97,8 +97,10 @@ class TaskService:
                 raise TaskNotFound
             return cached[1]
         version = self.notifier.version
-        row = await self.row(job_id, owner)
-        body = (await self.view_of(row)).model_dump_json().encode()
+        row, position = await self.store.get_with_position(job_id)
+        if row is None or row.owner != owner:
+            raise TaskNotFound
+        body = task_view(row, position).model_dump_json().encode()
         if is_final(row):
             self._final[job_id] = (owner, body)
             self._live.pop(job_id, None)

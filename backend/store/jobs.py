@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.store.models import EndUserRow, JobRow
 from common.protocol import Capabilities, JobState
@@ -67,13 +67,16 @@ class JobStore:
 
     async def queue_position(self, row: JobRow) -> int:
         """1-based place of a queued job among queued jobs (priority, then age)."""
-        ahead = or_(
-            JobRow.priority > row.priority,
-            and_(JobRow.priority == row.priority, JobRow.created_at < row.created_at),
-        )
-        stmt = select(func.count()).select_from(JobRow).where(JobRow.state == QUEUED, ahead)
         async with self._sessions() as session:
-            return int((await session.execute(stmt)).scalar_one()) + 1
+            return await _position(session, row)
+
+    async def get_with_position(self, job_id: str) -> tuple[JobRow | None, int | None]:
+        """A job and, while it is queued, its queue position, in one session."""
+        async with self._sessions() as session:
+            row = await session.get(JobRow, job_id)
+            if row is None or row.state != QUEUED:
+                return row, None
+            return row, await _position(session, row)
 
     async def queue_depth(self) -> int:
         """How many jobs wait in the queue."""
@@ -213,6 +216,15 @@ class JobStore:
         async with self._sessions.begin() as session:
             result = await session.execute(stmt)
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _position(session: AsyncSession, row: JobRow) -> int:
+    ahead = or_(
+        JobRow.priority > row.priority,
+        and_(JobRow.priority == row.priority, JobRow.created_at < row.created_at),
+    )
+    stmt = select(func.count()).select_from(JobRow).where(JobRow.state == QUEUED, ahead)
+    return int((await session.execute(stmt)).scalar_one()) + 1
 
 
 def _runnable_by(caps: Capabilities) -> list[ColumnElement[bool]]:
