@@ -86,31 +86,8 @@ class JobStore:
 
     async def claim(self, caps: Capabilities, terms: ClaimTerms) -> JobRow | None:
         """Lease the best queued job this worker can run, or None."""
-        candidate = (
-            select(JobRow.id)
-            .where(JobRow.state == QUEUED, *_runnable_by(caps))
-            .order_by(*_claim_order(caps, terms))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(JobRow)
-            .where(JobRow.id == candidate, JobRow.state == QUEUED)
-            .values(
-                state=RUNNING,
-                lease_id=terms.lease_id,
-                lease_worker=terms.worker_id,
-                lease_expires_at=terms.now + terms.ttl_s,
-                attempts=JobRow.attempts + 1,
-                started_at=terms.now,
-                progress_step=0,
-                progress_total=0,
-            )
-            .returning(JobRow)
-        )
         async with self._sessions.begin() as session:
-            return (await session.execute(stmt)).scalars().first()
+            return (await session.execute(claim_statement(caps, terms))).scalars().first()
 
     async def renew(
         self, job_id: str, lease_id: str, step: int, total: int, expires: float
@@ -216,6 +193,33 @@ class JobStore:
         async with self._sessions.begin() as session:
             result = await session.execute(stmt)
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim_statement(caps: Capabilities, terms: ClaimTerms) -> Any:
+    """One UPDATE of the best runnable queued job, its subquery locked with SKIP LOCKED."""
+    candidate = (
+        select(JobRow.id)
+        .where(JobRow.state == QUEUED, *_runnable_by(caps))
+        .order_by(*_claim_order(caps, terms))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(JobRow)
+        .where(JobRow.id == candidate, JobRow.state == QUEUED)
+        .values(
+            state=RUNNING,
+            lease_id=terms.lease_id,
+            lease_worker=terms.worker_id,
+            lease_expires_at=terms.now + terms.ttl_s,
+            attempts=JobRow.attempts + 1,
+            started_at=terms.now,
+            progress_step=0,
+            progress_total=0,
+        )
+        .returning(JobRow)
+    )
 
 
 async def _position(session: AsyncSession, row: JobRow) -> int:
