@@ -8,6 +8,7 @@ from tests.backend.conftest import (
     API_KEY,
     WORKER_TOKEN,
     RunningBackend,
+    Worker,
     free_body,
     make_settings,
     serve,
@@ -134,7 +135,9 @@ async def test_styles_lists_styles_modes_and_limits(client: httpx.AsyncClient) -
     assert body["content_policy"] == "sfw"
 
 
-async def test_metrics_count_requests_jobs_and_failures(client: httpx.AsyncClient, worker) -> None:
+async def test_metrics_count_requests_jobs_and_failures(
+    client: httpx.AsyncClient, worker: Worker
+) -> None:
     """/metrics exports requests by route, jobs by mode/style, failures by code, queue depth."""
     await client.post("/tasks", json=free_body())
     lease = await worker.lease()
@@ -160,3 +163,28 @@ async def test_openapi_documents_the_public_api(client: httpx.AsyncClient) -> No
     ):
         assert path in schema["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_adult_confirmation_reaches_the_policy_and_the_job(tmp_path) -> None:
+    """Under CONTENT_POLICY=adult, X-Adult-Confirmed decides; the job carries adult_allowed."""
+    settings = make_settings(tmp_path, content_policy="adult")
+    async with serve(settings) as backend, httpx.AsyncClient(base_url=backend.url) as c:
+        headers = {"X-API-Key": API_KEY, "X-End-User-Id": "5"}
+        unconfirmed = await c.post("/tasks", json=free_body(REFUSED_NO_STRIKE), headers=headers)
+        confirmed = await c.post(
+            "/tasks",
+            json=free_body(REFUSED_NO_STRIKE),
+            headers={**headers, "X-Adult-Confirmed": "true"},
+        )
+        worker = Worker(backend.url)
+        lease = await worker.lease()
+        await worker.close()
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["error_code"] == "adult_confirmation_required"
+    assert confirmed.status_code == 202
+    assert lease is not None
+    assert lease["job"]["content"] == {
+        "policy": "adult",
+        "image_conditioned": False,
+        "adult_allowed": True,
+    }
