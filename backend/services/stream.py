@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from backend.services.tasks import TaskService, is_final
+from backend.services.tasks import TaskService, is_final, task_view
 from common.protocol import JobState
 
 WAKE_S = 1.0
@@ -26,8 +27,12 @@ async def task_events(
     """Yield queued {position} / running {step,total} on change, then the final event."""
     last: tuple[Any, ...] | None = None
     while True:
-        row = await tasks.row(task_id, owner)
-        view = (await tasks.view_of(row)).model_dump(mode="json")
+        # shielded: a client that hangs up cancels the stream, and a store read cancelled
+        # half-way can leave its SQLite connection unusable
+        row, position = await asyncio.shield(tasks.store.get_with_position(task_id))
+        if row is None or row.owner != owner:
+            return
+        view = task_view(row, position).model_dump(mode="json")
         if is_final(row):
             yield _final_event(view)
             return

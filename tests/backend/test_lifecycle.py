@@ -337,3 +337,20 @@ async def test_retention_sweep_deletes_jobs_and_files(tmp_path) -> None:
     assert gone.status_code == 404
     assert not (tmp_path / "inputs" / task_id).exists()
     assert not (tmp_path / "results" / task_id).exists()
+
+
+async def test_event_stream_client_hanging_up_leaves_the_backend_healthy(tmp_path) -> None:
+    """Streams closed by their clients mid-wait leave the store usable and shutdown clean."""
+    async with serve(make_settings(tmp_path)) as backend:
+        headers = {"X-API-Key": "test-key-1"}
+        async with httpx.AsyncClient(base_url=backend.url, headers=headers) as c:
+            task_id = (await c.post("/tasks", json=free_body())).json()["task_id"]
+            for _ in range(5):
+                async with c.stream("GET", f"/tasks/{task_id}/events") as stream:
+                    async for line in stream.aiter_lines():
+                        if line.startswith("data: "):
+                            break
+            view = await c.get(f"/tasks/{task_id}")
+            health = await c.get("/health")
+    assert view.json()["status"] == "queued"
+    assert health.json()["store"] == "ok"
