@@ -126,10 +126,8 @@ class Scheduler:
         row = await self._row(job_id)
         if self._already_settled(row, result.lease_id):
             return
-        refs = [
-            self._save(row, result.lease_id, i, image.data_b64, image.format)
-            for i, image in enumerate(result.images)
-        ]
+        # decoding and writing megabytes of images would stall every other request
+        refs = await asyncio.to_thread(self._save_all, row, result)
         outcome = Outcome(
             state=JobState.DONE.value,
             values={
@@ -210,6 +208,12 @@ class Scheduler:
         if settled.state != JobState.QUEUED:
             self.fresh.put_row(settled)
         self.notifier.job_changed(row.id)
+
+    def _save_all(self, row: JobRow, result: JobResult) -> list[str]:
+        return [
+            self._save(row, result.lease_id, i, image.data_b64, image.format)
+            for i, image in enumerate(result.images)
+        ]
 
     def _save(self, row: JobRow, lease_id: str, index: int, data_b64: str, fmt: str) -> str:
         try:
