@@ -354,3 +354,18 @@ async def test_event_stream_client_hanging_up_leaves_the_backend_healthy(tmp_pat
             health = await c.get("/health")
     assert view.json()["status"] == "queued"
     assert health.json()["store"] == "ok"
+
+
+async def test_affinity_yields_to_jobs_waiting_too_long(tmp_path) -> None:
+    """Past AFFINITY_MAX_WAIT_S the oldest job goes first even on a worker with another model."""
+    async with serve(make_settings(tmp_path, affinity_max_wait_s=0.2)) as backend:
+        headers = {"X-API-Key": "test-key-1"}
+        async with httpx.AsyncClient(base_url=backend.url, headers=headers) as c:
+            older = (await c.post("/tasks", json=free_body())).json()["task_id"]
+            await asyncio.sleep(0.4)
+            await c.post("/tasks", json={**free_body(), "style": "anime"})
+        w = Worker(backend.url, checkpoints_loaded=[SD15])
+        lease = await w.lease()
+        await w.close()
+    assert lease is not None
+    assert lease["job"]["job_id"] == older
