@@ -16,10 +16,14 @@ def test_placeholder_secrets_are_detected() -> None:
 
 def test_jobspec_rejects_unknown_fields() -> None:
     """The worker protocol is strict: a typo in a field name is an error, not ignored."""
-    params = JobParams(steps=20, cfg=7, seed=1, sampler="euler", scheduler="normal", width=512, height=512)
+    params = JobParams(
+        steps=20, cfg=7, seed=1, sampler="euler", scheduler="normal", width=512, height=512
+    )
     JobSpec(job_id="j", mode=Mode.FREE, style="anime", params=params)
     with pytest.raises(ValidationError):
-        JobSpec.model_validate({"job_id": "j", "mode": "free", "style": "a", "params": params.model_dump(), "x": 1})
+        JobSpec.model_validate(
+            {"job_id": "j", "mode": "free", "style": "a", "params": params.model_dump(), "x": 1}
+        )
 
 
 def test_production_refuses_placeholder_secrets() -> None:

@@ -84,7 +84,11 @@ def service(
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, *args], cwd=REPO, env=full_env, stdout=log_file, stderr=subprocess.STDOUT
+            [sys.executable, *args],
+            cwd=REPO,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     svc = Service(name, proc, log_path, health_url or "")
     try:
