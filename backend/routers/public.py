@@ -16,7 +16,7 @@ from backend.services.stream import task_events
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
-TaskId = Annotated[str, Path(min_length=1, max_length=64)]
+TaskId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 router = APIRouter(responses=ERRORS)
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from common.protocol import (
 
 MAX_STEPS = 100_000  # far beyond any sampler; keeps hostile numbers out of integer columns
 MAX_SEED = 2**63 - 1
+LEASE_ID = re.compile(r"[0-9a-f]{24}")  # secrets.token_hex(12)
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # fallback re-check when no wake-up arrives (jobs queued by another replica)
@@ -44,6 +46,11 @@ class LeaseConfig:
     ttl_s: float
     max_attempts: int
     affinity_max_wait_s: float
+
+
+def _text(value: str) -> str:
+    """Worker-sent text without NUL characters (PostgreSQL text cannot hold them)."""
+    return value.replace("\x00", "")
 
 
 def _stale() -> Conflict:
@@ -82,7 +89,7 @@ class Scheduler:
     async def _claim(self, request: LeaseRequest) -> JobRow | None:
         terms = ClaimTerms(
             lease_id=secrets.token_hex(12),
-            worker_id=request.worker_id,
+            worker_id=_text(request.worker_id),
             now=self.clock(),
             ttl_s=self.config.ttl_s,
             affinity_max_wait_s=self.config.affinity_max_wait_s,
@@ -109,6 +116,8 @@ class Scheduler:
     async def progress(self, job_id: str, report: ProgressReport) -> ProgressAnswer:
         """Renew the lease and store progress; cancel=True once the job was cancelled."""
         expires = self.clock() + self.config.ttl_s
+        if not LEASE_ID.fullmatch(report.lease_id):
+            raise _stale()  # never one of ours; not worth a store round trip
         step, total = min(report.step, MAX_STEPS), min(report.total_steps, MAX_STEPS)
         renewed = await self.store.renew(job_id, report.lease_id, step, total, expires)
         if renewed:
@@ -162,7 +171,9 @@ class Scheduler:
             self.notifier.queue.fire()
             return
         outcome = Outcome(
-            state=JobState.FAILED.value, error_code=failure.error_code, error=failure.message
+            state=JobState.FAILED.value,
+            error_code=_text(failure.error_code)[:64],
+            error=_text(failure.message),
         )
         await self._settle(row, failure.lease_id, outcome)
         self.metrics.failed(failure.error_code)
