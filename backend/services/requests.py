@@ -47,6 +47,11 @@ class PreparedJob:
         return bool(self.images)
 
 
+def _clean(text: str) -> str:
+    """Prompt text without NUL characters (no store or model wants them), trimmed."""
+    return text.replace("\x00", "").strip()
+
+
 def _invalid(message: str, code: ErrorCode = ErrorCode.INVALID_PARAM) -> RequestRejected:
     return RequestRejected(code, message)
 
@@ -204,8 +209,8 @@ def prepare(request: GenerateRequest, rules: RequestRules) -> PreparedJob:
     return PreparedJob(
         mode=mode,
         style=style,
-        prompt=request.prompt.strip(),
-        negative_prompt=request.extra_params.negative_prompt.strip(),
+        prompt=_clean(request.prompt),
+        negative_prompt=_clean(request.extra_params.negative_prompt),
         params=params,
         architecture=None if upscale else style.architecture,
         checkpoint=rules.catalog.upscale.model if upscale else style.checkpoint,
