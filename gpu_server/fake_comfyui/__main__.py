@@ -24,7 +24,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--models", type=Path, help="JSON file {folder: [files]} of installed models"
     )
     parser.add_argument("--step-time", type=float, default=0.0, help="seconds per sampler step")
-    parser.add_argument("--job-time", type=float, default=0.0, help="extra seconds per prompt")
+    parser.add_argument(
+        "--job-time",
+        type=float,
+        default=0.0,
+        help="wall-clock seconds each executed prompt occupies the execution slot, picture"
+        " rendering and PNG encoding included (only the remainder is slept), like a GPU job"
+        " of fixed length; sampler steps (--step-time) come on top",
+    )
     parser.add_argument("--output-dir", type=Path, help="where outputs go (default: a temp folder)")
     parser.add_argument("--input-dir", type=Path, help="where uploads go (default: a temp folder)")
     parser.add_argument(

@@ -69,7 +69,9 @@ class FakeConfig:
     object_info_path: Path = DEFAULT_OBJECT_INFO
     models: dict[str, list[str]] = field(default_factory=demo_models)
     step_time: float = 0.0  # seconds per sampler step
-    job_time: float = 0.0  # fixed extra seconds per executed prompt
+    # Wall-clock seconds an executed prompt occupies the slot beyond its sampler steps,
+    # rendering and encoding included (only the remainder is slept); cached prompts: none.
+    job_time: float = 0.0
     previews: bool = False  # binary preview frames, as with --preview-method latent2rgb
     output_dir: Path | None = None  # None: a fresh temporary folder per app
     input_dir: Path | None = None
@@ -87,7 +89,7 @@ class Faults:
     drop_count: int = 1
     down: bool = False  # every ComfyUI route answers 503
     step_time: float | None = None  # overrides FakeConfig.step_time
-    job_time: float | None = None  # overrides FakeConfig.job_time
+    job_time: float | None = None  # overrides FakeConfig.job_time (same meaning)
     next_outputs: list[bytes] = field(default_factory=list)
 
     def take_error(self) -> ErrorKind | None:

@@ -72,7 +72,10 @@ class Execution:
         self.error_kind = state.faults.take_error()
         self.drop_after = state.faults.take_drop()
         self.steps_done = 0
-        self.waited_job_time = False
+        # The slot's deadline: set when the first node really runs, so fully cached prompts
+        # stay instant; step sleeps push it back (job_time excludes them).
+        self.started = time.monotonic()
+        self.deadline: float | None = None
         self.sigs: dict[str, str] = {}
         self.fail_at: str | None = None
 
@@ -98,6 +101,8 @@ class Execution:
         try:
             for node_id in nodes:
                 await self.run_node(node_id)
+            if nodes:
+                await self._settle(nodes[-1])
         except Interrupted as stop:
             await self.message("execution_interrupted", self._stop_info(str(stop)), broadcast=True)
             return self.entry("error")
@@ -172,17 +177,30 @@ class Execution:
         await self.progress_state(node_id, 1, 1, "finished")
 
     async def _before_node(self, node_id: str) -> None:
-        if not self.waited_job_time:
-            self.waited_job_time = True
-            await asyncio.sleep(self.state.job_time())
+        if self.deadline is None:
+            self.deadline = self.started + self.state.job_time()
         await asyncio.sleep(0)  # lets /interrupt land even when nodes take no time
         if self.state.interrupted:
             raise Interrupted(node_id)
         if node_id == self.fail_at and self.error_kind:
             raise NodeFailed(self.error_kind)
 
+    async def _settle(self, node_id: str) -> None:
+        # job_time is the slot's total wall-clock time, rendering and encoding included, as
+        # for a GPU job of fixed length: only what the work has not used up yet is slept.
+        if self.deadline is None:
+            return
+        remaining = self.deadline - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        if self.state.interrupted:
+            raise Interrupted(node_id)
+
     async def _step(self, node_id: str, step: int, steps: int) -> None:
-        await asyncio.sleep(self.state.step_time())
+        pause = self.state.step_time()
+        if self.deadline is not None:
+            self.deadline += pause
+        await asyncio.sleep(pause)
         if self.state.interrupted:
             raise Interrupted(node_id)
         await self.progress_state(node_id, step, steps, "running")
@@ -256,6 +274,7 @@ class Execution:
             suffix = "".join(random.choice(string.ascii_lowercase) for _ in range(5))  # noqa: S311
             prefix, kind = f"ComfyUI_temp_{suffix}", "temp"
         images = await self.state.write_images(prefix, kind, pic, self._metadata())
+        await self._settle(node_id)  # outputs appear when the fixed-length job ends
         ui = {"images": images}
         await self.send("executed", self._executed(node_id, ui))
         self._record_output(node_id, ui)

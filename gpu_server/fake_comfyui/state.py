@@ -42,7 +42,7 @@ class FakeState:
         return self.faults.step_time if self.faults.step_time is not None else self.config.step_time
 
     def job_time(self) -> float:
-        """Extra seconds per executed prompt now."""
+        """Seconds an executed prompt occupies the slot now, beyond its steps, work included."""
         return self.faults.job_time if self.faults.job_time is not None else self.config.job_time
 
     def live_info(self) -> ObjectInfo:
@@ -84,10 +84,10 @@ class FakeState:
     async def run_item(self, item: QueueItem) -> None:
         """Run one prompt and send the frames that close it."""
         self.interrupted = False  # reset before any await so an early /interrupt is kept
+        execution = Execution(self, item)  # first: job_time counts from taking the prompt
         client_id = item.extra_data.get("client_id")
         self.hub.client_id, self.hub.last_node_id = client_id, None
         await self.queue.broadcast_status()
-        execution = Execution(self, item)
         try:
             entry = await execution.run()
         except Exception:  # a bug in the fake still ends the prompt, so no client hangs

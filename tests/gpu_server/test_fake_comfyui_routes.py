@@ -451,6 +451,23 @@ async def test_slow_job_fault(fake, http) -> None:
     await sock.conn.close()
 
 
+async def test_job_time_includes_rendering(fake, http) -> None:
+    """job_time is the prompt's whole slot time: two 2048² renders fit inside it, not after it."""
+    started = time.perf_counter()
+    render_png(2048, 2048, 1, {"prompt": {}})
+    one_render = time.perf_counter() - started  # this machine's cost of one such picture
+    sock, _ = await connect(fake)
+    fake.faults.job_time = 0.6
+    started = time.perf_counter()
+    frames = await run(http, sock, txt2img(seed=5, width=2048, height=2048, batch_size=2), "j")
+    elapsed = time.perf_counter() - started
+    assert frames[-1]["type"] == "executing"
+    assert [f["type"] for f in frames].count("executed") == 1
+    # Sleeping the whole job_time after rendering would take 0.6 s plus two renders.
+    assert 0.6 <= elapsed < 0.6 + one_render
+    await sock.conn.close()
+
+
 async def test_stopped_server_refuses_connections(fake, http) -> None:
     """After stop() the port is closed: clients get a connection error, not a hang."""
     await fake.stop()
