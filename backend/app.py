@@ -49,7 +49,6 @@ def build_rules(settings: BackendSettings) -> RequestRules:
             max_pixels=settings.max_image_pixels,
         ),
         max_prompt_chars=settings.max_prompt_chars,
-        photo_modes_enabled=settings.photo_modes_enabled,
     )
 
 

@@ -45,7 +45,6 @@ class BackendSettings(ServiceSettings):
     retention_interval_s: float = Field(default=600.0, gt=0)
     worker_seen_window_s: float = Field(default=90.0, gt=0)
     content_policy: Literal["sfw", "adult"] = "sfw"
-    photo_modes_enabled: bool = False
     styles_path: Path = DEFAULT_STYLES_PATH
     object_info_path: Path = DEFAULT_OBJECT_INFO
     access_log: bool = False

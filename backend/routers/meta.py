@@ -39,7 +39,6 @@ async def health(services: ServicesDep) -> JSONResponse:
         "queue_depth": depth,
         "workers": workers,
         "content_policy": services.settings.content_policy,
-        "photo_modes_enabled": services.settings.photo_modes_enabled,
     }
     return JSONResponse(body, status_code=200 if store == "ok" else 503)
 

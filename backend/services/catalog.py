@@ -22,12 +22,11 @@ def sampler_lists(object_info_path: Path) -> tuple[frozenset[str], frozenset[str
     return frozenset(required["sampler_name"][0]), frozenset(required["scheduler"][0])
 
 
-def _modes(rules: RequestRules) -> dict[str, dict[str, Any]]:
-    photo = rules.photo_modes_enabled
+def _modes() -> dict[str, dict[str, Any]]:
     modes: dict[str, dict[str, Any]] = {
         "free": {"available": True, "needs": ["prompt"]},
-        "restyle": {"available": photo, "needs": ["target_image"]},
-        "upscale": {"available": photo, "needs": ["target_image"]},
+        "restyle": {"available": True, "needs": ["target_image"]},
+        "upscale": {"available": True, "needs": ["target_image"]},
     }
     for mode, note in MODE_NOTES.items():
         modes[mode] = {"available": False, "note": note}
@@ -74,7 +73,7 @@ def styles_view(rules: RequestRules, content_policy: str) -> dict[str, Any]:
     }
     return {
         "styles": styles,
-        "modes": _modes(rules),
+        "modes": _modes(),
         "limits": limits,
         "content_policy": content_policy,
     }

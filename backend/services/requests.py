@@ -13,7 +13,6 @@ from common.protocol import ControlNetSpec, JobParams, LoraSpec, Mode
 from common.styles import StyleCatalog, StyleProfile
 
 DECLINED_MODES = frozenset({"clothes_removal", "nsfw_face"})
-PHOTO_MODES = frozenset({Mode.RESTYLE, Mode.UPSCALE})
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,6 @@ class RequestRules:
     schedulers: frozenset[str]
     images: ImageLimits
     max_prompt_chars: int
-    photo_modes_enabled: bool
 
 
 @dataclass
@@ -56,7 +54,7 @@ def _invalid(message: str, code: ErrorCode = ErrorCode.INVALID_PARAM) -> Request
     return RequestRejected(code, message)
 
 
-def check_mode(request: GenerateRequest, rules: RequestRules) -> Mode:
+def check_mode(request: GenerateRequest) -> Mode:
     """The offered mode, or a refusal that says why not."""
     if request.mode in DECLINED_MODES:
         raise _invalid(
@@ -66,13 +64,7 @@ def check_mode(request: GenerateRequest, rules: RequestRules) -> Mode:
         )
     if request.mode == "face_swap":
         raise _invalid("The face_swap mode is not offered.", ErrorCode.MODE_UNAVAILABLE)
-    mode = Mode(request.mode)
-    if mode in PHOTO_MODES and not rules.photo_modes_enabled:
-        raise _invalid(
-            f"The {mode} mode is not available yet: photo screening is not switched on.",
-            ErrorCode.MODE_UNAVAILABLE,
-        )
-    return mode
+    return Mode(request.mode)
 
 
 def _check_text(mode: Mode, request: GenerateRequest, rules: RequestRules) -> None:
@@ -195,7 +187,7 @@ def _images(mode: Mode, request: GenerateRequest, rules: RequestRules) -> dict[s
 
 def prepare(request: GenerateRequest, rules: RequestRules) -> PreparedJob:
     """Check a request against the rules and resolve every default."""
-    mode = check_mode(request, rules)
+    mode = check_mode(request)
     _check_text(mode, request, rules)
     _check_inputs(mode, request)
     style = _style(request, rules.catalog)

@@ -41,12 +41,11 @@ def png_b64(
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> BackendSettings:
-    """Settings for one test backend (no .env, tmp data dir, photo modes on)."""
+    """Settings for one test backend (no .env, tmp data dir)."""
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "api_keys": SecretStr(f"{API_KEY}:tester,{BOT_KEY}:bot"),
         "worker_token": SecretStr(WORKER_TOKEN),
-        "photo_modes_enabled": True,
         "reaper_interval_s": 0.2,
         "request_timeout": 10.0,
         **overrides,

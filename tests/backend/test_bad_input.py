@@ -177,24 +177,36 @@ async def test_body_size_limit_declared_and_streamed(tmp_path) -> None:
     assert (streamed.status_code, streamed.json()["error_code"]) == (413, "body_too_large")
 
 
-async def test_photo_modes_are_closed_by_default(tmp_path) -> None:
-    """Without PHOTO_MODES_ENABLED, restyle and upscale answer 422 mode_unavailable."""
-    settings = make_settings(tmp_path, photo_modes_enabled=False)
-    headers = {"X-API-Key": "test-key-1"}
-    async with (
-        serve(settings) as backend,
-        httpx.AsyncClient(base_url=backend.url, headers=headers) as c,
-    ):
-        answers = [
-            await c.post("/tasks", json=restyle(png_b64())),
-            await c.post("/tasks", json={"mode": "upscale", "target_image": png_b64()}),
-        ]
-        styles = (await c.get("/styles")).json()
-    assert [(a.status_code, a.json()["error_code"]) for a in answers] == [
-        (422, "mode_unavailable")
-    ] * 2
-    assert styles["modes"]["restyle"]["available"] is False
-    assert styles["modes"]["free"]["available"] is True
+async def test_photo_modes_are_open_and_refused_modes_stay_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    """restyle and upscale are accepted and queued; undressing modes and face_swap are not."""
+    accepted = [
+        await client.post("/tasks", json={**restyle(png_b64()), "prompt": "an oil painting"}),
+        await client.post("/tasks", json={"mode": "upscale", "target_image": png_b64()}),
+    ]
+    refused = [
+        await client.post("/tasks", json={"mode": mode, "target_image": png_b64()})
+        for mode in ("clothes_removal", "nsfw_face", "face_swap")
+    ]
+    views = [(await client.get(f"/tasks/{a.json()['task_id']}")).json() for a in accepted]
+    modes = (await client.get("/styles")).json()["modes"]
+    assert [a.status_code for a in accepted] == [202, 202], [a.text for a in accepted]
+    queued = [("restyle", "queued"), ("upscale", "queued")]
+    assert [(v["mode"], v["status"]) for v in views] == queued
+    assert [(r.status_code, r.json()["error_code"]) for r in refused] == [
+        (422, "mode_declined"),
+        (422, "mode_declined"),
+        (422, "mode_unavailable"),
+    ]
+    assert {m: modes[m]["available"] for m in modes} == {
+        "free": True,
+        "restyle": True,
+        "upscale": True,
+        "clothes_removal": False,
+        "nsfw_face": False,
+        "face_swap": False,
+    }
 
 
 async def test_unknown_route_and_task_use_the_error_shape(client: httpx.AsyncClient) -> None:

@@ -19,7 +19,6 @@ from tests.support.stack import Stack, run_stack
 pytestmark = pytest.mark.e2e
 
 STYLES = ["realism", "lux", "chatgpt", "anime"]
-PHOTO_ON = {"PHOTO_MODES_ENABLED": "true"}
 
 
 def photo() -> str:
@@ -53,7 +52,7 @@ def set_faults(stack: Stack, **faults: Any) -> None:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for the tests that do not kill anything (prefetch off: queued stays queued)."""
     base = tmp_path_factory.mktemp("stack")
-    with run_stack(base, backend_env=PHOTO_ON, worker_env={"PREFETCH": "0"}) as stack:
+    with run_stack(base, worker_env={"PREFETCH": "0"}) as stack:
         yield stack
 
 

@@ -50,9 +50,9 @@ def telegram() -> Iterator[FakeTelegram]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Fake ComfyUI, backend and one worker, with photo modes on."""
+    """Fake ComfyUI, backend and one worker."""
     base = tmp_path_factory.mktemp("stack")
-    with run_stack(base, backend_env={"PHOTO_MODES_ENABLED": "true"}) as running:
+    with run_stack(base) as running:
         yield running
 
 

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Fake ComfyUI, backend with photo modes on, and one worker with the real image guard."""
+    """Fake ComfyUI, backend and one worker with the real image guard."""
     base = tmp_path_factory.mktemp("safety-stack")
-    with run_stack(base, backend_env={"PHOTO_MODES_ENABLED": "true"}) as running:
+    with run_stack(base) as running:
         yield running
 
 
