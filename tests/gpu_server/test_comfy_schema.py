@@ -61,642 +61,304 @@ BASE_WORKFLOW = {
     },
 }
 
+# The recorded input configs (copied from object_info into the answers).
+STEPS_CONFIG = [
+    "INT",
+    {
+        "default": 20,
+        "min": 1,
+        "max": 10000,
+        "tooltip": "The number of steps used in the denoising process.",
+    },
+]
+SAVE_IMAGES_CONFIG = ["IMAGE", {"tooltip": "The images to save."}]
+
+
+def ksampler(*, drop: str | None = None, **inputs: Any) -> dict[str, Any]:
+    """The base workflow's KSampler with some inputs set to other values, or one left out."""
+    node = copy.deepcopy(BASE_WORKFLOW["5"])
+    node["inputs"].update(inputs)
+    if drop is not None:
+        del node["inputs"][drop]
+    return node
+
+
+def change(removed: list[str] | None = None, **changed: dict[str, Any]) -> dict[str, Any]:
+    """A variant of the base workflow: nodes (by id, as n<id>) replaced or added, ids removed."""
+    nodes = {node_id.removeprefix("n"): node for node_id, node in changed.items()}
+    return {"changed": nodes, "removed": removed or []}
+
+
+def input_error(kind: str, message: str, details: str, **extra_info: Any) -> dict[str, Any]:
+    """One entry of a node's errors list."""
+    return {"type": kind, "message": message, "details": details, "extra_info": extra_info}
+
+
+def node_error(class_type: str, error: dict[str, Any], output: str = "7") -> dict[str, Any]:
+    """A node_errors entry: one error, the output that depends on the node."""
+    return {"errors": [error], "dependent_outputs": [output], "class_type": class_type}
+
+
+def graph_error(kind: str, message: str, details: str = "") -> dict[str, Any]:
+    """A 400 body with a prompt-level error and no node errors."""
+    error = {"type": kind, "message": message, "details": details, "extra_info": {}}
+    return {"error": error, "node_errors": {}}
+
+
+def outputs_failed(**node_errors: dict[str, Any]) -> dict[str, Any]:
+    """A 400 body: every output failed validation, node_errors keyed by node id (as n<id>)."""
+    body = graph_error("prompt_outputs_failed_validation", "Prompt outputs failed validation")
+    body["node_errors"] = {node_id.removeprefix("n"): err for node_id, err in node_errors.items()}
+    return body
+
+
+def missing(name: str) -> dict[str, Any]:
+    """KSampler's error for a required input left out."""
+    error = input_error(
+        "required_input_missing", "Required input is missing", name, input_name=name
+    )
+    return outputs_failed(n5=node_error("KSampler", error))
+
+
+def steps_too_small() -> dict[str, Any]:
+    """KSampler's error for steps = 0."""
+    error = input_error(
+        "value_smaller_than_min",
+        "Value 0 smaller than min of 1",
+        "steps",
+        input_name="steps",
+        input_config=STEPS_CONFIG,
+        received_value=0,
+    )
+    return node_error("KSampler", error)
+
+
 RECORDED = [
     (
         "unknown_checkpoint",
-        {
-            "changed": {
-                "1": {
-                    "class_type": "CheckpointLoaderSimple",
-                    "inputs": {"ckpt_name": "does_not_exist.safetensors"},
-                }
-            },
-            "removed": [],
-        },
+        change(
+            n1={
+                "class_type": "CheckpointLoaderSimple",
+                "inputs": {"ckpt_name": "does_not_exist.safetensors"},
+            }
+        ),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "1": {
-                    "errors": [
-                        {
-                            "type": "value_not_in_list",
-                            "message": "Value not in list",
-                            "details": "ckpt_name: 'does_not_exist.safetensors' not in "
-                            "['random_sd15.safetensors', "
-                            "'random_sdxl.safetensors']",
-                            "extra_info": {
-                                "input_name": "ckpt_name",
-                                "input_config": [
-                                    ["random_sd15.safetensors", "random_sdxl.safetensors"],
-                                    {"tooltip": "The name of the checkpoint (model) to load."},
-                                ],
-                                "received_value": "does_not_exist.safetensors",
-                            },
-                        }
+        outputs_failed(
+            n1=node_error(
+                "CheckpointLoaderSimple",
+                input_error(
+                    "value_not_in_list",
+                    "Value not in list",
+                    "ckpt_name: 'does_not_exist.safetensors' not in "
+                    "['random_sd15.safetensors', 'random_sdxl.safetensors']",
+                    input_name="ckpt_name",
+                    input_config=[
+                        ["random_sd15.safetensors", "random_sdxl.safetensors"],
+                        {"tooltip": "The name of the checkpoint (model) to load."},
                     ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "CheckpointLoaderSimple",
-                }
-            },
-        },
+                    received_value="does_not_exist.safetensors",
+                ),
+            )
+        ),
     ),
-    (
-        "steps_missing",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                }
-            },
-            "removed": [],
-        },
-        400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
-                        {
-                            "type": "required_input_missing",
-                            "message": "Required input is missing",
-                            "details": "steps",
-                            "extra_info": {"input_name": "steps"},
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
-    ),
-    (
-        "model_link_missing",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "seed": 392517901,
-                        "steps": 2,
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                }
-            },
-            "removed": [],
-        },
-        400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
-                        {
-                            "type": "required_input_missing",
-                            "message": "Required input is missing",
-                            "details": "model",
-                            "extra_info": {"input_name": "model"},
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
-    ),
-    (
-        "steps_zero",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "steps": 0,
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                }
-            },
-            "removed": [],
-        },
-        400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
-                        {
-                            "type": "value_smaller_than_min",
-                            "message": "Value 0 smaller than min of 1",
-                            "details": "steps",
-                            "extra_info": {
-                                "input_name": "steps",
-                                "input_config": [
-                                    "INT",
-                                    {
-                                        "default": 20,
-                                        "min": 1,
-                                        "max": 10000,
-                                        "tooltip": "The number of "
-                                        "steps used in "
-                                        "the denoising "
-                                        "process.",
-                                    },
-                                ],
-                                "received_value": 0,
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
-    ),
+    ("steps_missing", change(n5=ksampler(drop="steps")), 400, missing("steps")),
+    ("model_link_missing", change(n5=ksampler(drop="model")), 400, missing("model")),
+    ("steps_zero", change(n5=ksampler(steps=0)), 400, outputs_failed(n5=steps_too_small())),
     (
         "denoise_too_big",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "steps": 2,
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.5,
-                    },
-                }
-            },
-            "removed": [],
-        },
+        change(n5=ksampler(denoise=1.5)),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
+        outputs_failed(
+            n5=node_error(
+                "KSampler",
+                input_error(
+                    "value_bigger_than_max",
+                    "Value 1.5 bigger than max of 1.0",
+                    "denoise",
+                    input_name="denoise",
+                    input_config=[
+                        "FLOAT",
                         {
-                            "type": "value_bigger_than_max",
-                            "message": "Value 1.5 bigger than max of 1.0",
-                            "details": "denoise",
-                            "extra_info": {
-                                "input_name": "denoise",
-                                "input_config": [
-                                    "FLOAT",
-                                    {
-                                        "default": 1.0,
-                                        "min": 0.0,
-                                        "max": 1.0,
-                                        "step": 0.01,
-                                        "tooltip": "The amount of "
-                                        "denoising "
-                                        "applied, lower "
-                                        "values will "
-                                        "maintain the "
-                                        "structure of the "
-                                        "initial image "
-                                        "allowing for "
-                                        "image to image "
-                                        "sampling.",
-                                    },
-                                ],
-                                "received_value": 1.5,
-                            },
-                        }
+                            "default": 1.0,
+                            "min": 0.0,
+                            "max": 1.0,
+                            "step": 0.01,
+                            "tooltip": "The amount of denoising applied, lower values will "
+                            "maintain the structure of the initial image allowing for "
+                            "image to image sampling.",
+                        },
                     ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
+                    received_value=1.5,
+                ),
+            )
+        ),
     ),
     (
         "steps_not_int",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "steps": "many",
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                }
-            },
-            "removed": [],
-        },
+        change(n5=ksampler(steps="many")),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
-                        {
-                            "type": "invalid_input_type",
-                            "message": "Failed to convert an input value to a INT value",
-                            "details": "steps, many, invalid literal for int() with base "
-                            "10: 'many'",
-                            "extra_info": {
-                                "input_name": "steps",
-                                "input_config": [
-                                    "INT",
-                                    {
-                                        "default": 20,
-                                        "min": 1,
-                                        "max": 10000,
-                                        "tooltip": "The number of "
-                                        "steps used in "
-                                        "the denoising "
-                                        "process.",
-                                    },
-                                ],
-                                "received_value": "many",
-                                "exception_message": "invalid literal for "
-                                "int() with base 10: "
-                                "'many'",
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
+        outputs_failed(
+            n5=node_error(
+                "KSampler",
+                input_error(
+                    "invalid_input_type",
+                    "Failed to convert an input value to a INT value",
+                    "steps, many, invalid literal for int() with base 10: 'many'",
+                    input_name="steps",
+                    input_config=STEPS_CONFIG,
+                    received_value="many",
+                    exception_message="invalid literal for int() with base 10: 'many'",
+                ),
+            )
+        ),
     ),
     (
         "unknown_sampler",
-        {
-            "changed": {
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "steps": 2,
-                        "cfg": 7.0,
-                        "sampler_name": "no_such_sampler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                }
-            },
-            "removed": [],
-        },
+        change(n5=ksampler(sampler_name="no_such_sampler")),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "5": {
-                    "errors": [
-                        {
-                            "type": "value_not_in_list",
-                            "message": "Value not in list",
-                            "details": "sampler_name: 'no_such_sampler' not in (list of length 42)",
-                            "extra_info": {
-                                "input_name": "sampler_name",
-                                "input_config": None,
-                                "received_value": "no_such_sampler",
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                }
-            },
-        },
+        outputs_failed(
+            n5=node_error(
+                "KSampler",
+                input_error(
+                    "value_not_in_list",
+                    "Value not in list",
+                    "sampler_name: 'no_such_sampler' not in (list of length 42)",
+                    input_name="sampler_name",
+                    input_config=None,
+                    received_value="no_such_sampler",
+                ),
+            )
+        ),
     ),
     (
         "unknown_class",
-        {"changed": {"8": {"class_type": "NoSuchNode", "inputs": {}}}, "removed": []},
+        change(n8={"class_type": "NoSuchNode", "inputs": {}}),
         400,
-        {
-            "error": {
-                "type": "invalid_prompt",
-                "message": "Cannot execute because node NoSuchNode does not exist.",
-                "details": "Node ID '#8'",
-                "extra_info": {},
-            },
-            "node_errors": {},
-        },
+        graph_error(
+            "invalid_prompt",
+            "Cannot execute because node NoSuchNode does not exist.",
+            "Node ID '#8'",
+        ),
     ),
     (
         "no_output",
-        {"changed": {}, "removed": ["7"]},
+        change(removed=["7"]),
         400,
-        {
-            "error": {
-                "type": "prompt_no_outputs",
-                "message": "Prompt has no outputs",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {},
-        },
+        graph_error("prompt_no_outputs", "Prompt has no outputs"),
     ),
     (
         "missing_class_type",
-        {"changed": {"4": {"inputs": {"width": 64, "height": 64, "batch_size": 1}}}, "removed": []},
+        change(n4={"inputs": {"width": 64, "height": 64, "batch_size": 1}}),
         400,
-        {
-            "error": {
-                "type": "invalid_prompt",
-                "message": "Cannot execute because a node is missing the class_type property.",
-                "details": "Node ID '#4'",
-                "extra_info": {},
-            },
-            "node_errors": {},
-        },
+        graph_error(
+            "invalid_prompt",
+            "Cannot execute because a node is missing the class_type property.",
+            "Node ID '#4'",
+        ),
     ),
     (
         "vae_fed_model",
-        {
-            "changed": {
-                "6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 0]}}
-            },
-            "removed": [],
-        },
+        change(n6={"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 0]}}),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "6": {
-                    "errors": [
-                        {
-                            "type": "return_type_mismatch",
-                            "message": "Return type mismatch between linked nodes",
-                            "details": "vae, received_type(MODEL) mismatch input_type(VAE)",
-                            "extra_info": {
-                                "input_name": "vae",
-                                "input_config": [
-                                    "VAE",
-                                    {"tooltip": "The VAE model used for decoding the latent."},
-                                ],
-                                "received_type": "MODEL",
-                                "linked_node": ["1", 0],
-                            },
-                        }
+        outputs_failed(
+            n6=node_error(
+                "VAEDecode",
+                input_error(
+                    "return_type_mismatch",
+                    "Return type mismatch between linked nodes",
+                    "vae, received_type(MODEL) mismatch input_type(VAE)",
+                    input_name="vae",
+                    input_config=[
+                        "VAE",
+                        {"tooltip": "The VAE model used for decoding the latent."},
                     ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "VAEDecode",
-                }
-            },
-        },
+                    received_type="MODEL",
+                    linked_node=["1", 0],
+                ),
+            )
+        ),
     ),
     (
         "link_to_missing_node",
-        {
-            "changed": {
-                "6": {"class_type": "VAEDecode", "inputs": {"samples": ["99", 0], "vae": ["1", 2]}}
-            },
-            "removed": [],
-        },
+        change(n6={"class_type": "VAEDecode", "inputs": {"samples": ["99", 0], "vae": ["1", 2]}}),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "6": {
-                    "errors": [
-                        {
-                            "type": "exception_during_inner_validation",
-                            "message": "Exception when validating inner node",
-                            "details": "'99'",
-                            "extra_info": {
-                                "input_name": "images",
-                                "input_config": ["IMAGE", {"tooltip": "The images to save."}],
-                                "exception_message": "'99'",
-                                "exception_type": "KeyError",
-                                "linked_node": ["6", 0],
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "VAEDecode",
-                }
-            },
-        },
+        outputs_failed(
+            n6=node_error(
+                "VAEDecode",
+                input_error(
+                    "exception_during_inner_validation",
+                    "Exception when validating inner node",
+                    "'99'",
+                    input_name="images",
+                    input_config=SAVE_IMAGES_CONFIG,
+                    exception_message="'99'",
+                    exception_type="KeyError",
+                    linked_node=["6", 0],
+                ),
+            )
+        ),
     ),
     (
         "two_bad_nodes",
-        {
-            "changed": {
-                "4": {
-                    "class_type": "EmptyLatentImage",
-                    "inputs": {"width": 7, "height": 64, "batch_size": 1},
-                },
-                "5": {
-                    "class_type": "KSampler",
-                    "inputs": {
-                        "model": ["1", 0],
-                        "seed": 392517901,
-                        "steps": 0,
-                        "cfg": 7.0,
-                        "sampler_name": "euler",
-                        "scheduler": "normal",
-                        "positive": ["2", 0],
-                        "negative": ["3", 0],
-                        "latent_image": ["4", 0],
-                        "denoise": 1.0,
-                    },
-                },
+        change(
+            n4={
+                "class_type": "EmptyLatentImage",
+                "inputs": {"width": 7, "height": 64, "batch_size": 1},
             },
-            "removed": [],
-        },
+            n5=ksampler(steps=0),
+        ),
         400,
-        {
-            "error": {
-                "type": "prompt_outputs_failed_validation",
-                "message": "Prompt outputs failed validation",
-                "details": "",
-                "extra_info": {},
-            },
-            "node_errors": {
-                "4": {
-                    "errors": [
+        outputs_failed(
+            n4=node_error(
+                "EmptyLatentImage",
+                input_error(
+                    "value_smaller_than_min",
+                    "Value 7 smaller than min of 16",
+                    "width",
+                    input_name="width",
+                    input_config=[
+                        "INT",
                         {
-                            "type": "value_smaller_than_min",
-                            "message": "Value 7 smaller than min of 16",
-                            "details": "width",
-                            "extra_info": {
-                                "input_name": "width",
-                                "input_config": [
-                                    "INT",
-                                    {
-                                        "default": 512,
-                                        "min": 16,
-                                        "max": 16384,
-                                        "step": 8,
-                                        "tooltip": "The width of the latent images in pixels.",
-                                    },
-                                ],
-                                "received_value": 7,
-                            },
-                        }
+                            "default": 512,
+                            "min": 16,
+                            "max": 16384,
+                            "step": 8,
+                            "tooltip": "The width of the latent images in pixels.",
+                        },
                     ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "EmptyLatentImage",
-                },
-                "5": {
-                    "errors": [
-                        {
-                            "type": "value_smaller_than_min",
-                            "message": "Value 0 smaller than min of 1",
-                            "details": "steps",
-                            "extra_info": {
-                                "input_name": "steps",
-                                "input_config": [
-                                    "INT",
-                                    {
-                                        "default": 20,
-                                        "min": 1,
-                                        "max": 10000,
-                                        "tooltip": "The number of "
-                                        "steps used in "
-                                        "the denoising "
-                                        "process.",
-                                    },
-                                ],
-                                "received_value": 0,
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["7"],
-                    "class_type": "KSampler",
-                },
-            },
-        },
+                    received_value=7,
+                ),
+            ),
+            n5=steps_too_small(),
+        ),
     ),
-    (
-        "no_prompt",
-        None,
-        400,
-        {
-            "error": {
-                "type": "no_prompt",
-                "message": "No prompt provided",
-                "details": "No prompt provided",
-                "extra_info": {},
-            },
-            "node_errors": {},
-        },
-    ),
+    ("no_prompt", None, 400, graph_error("no_prompt", "No prompt provided", "No prompt provided")),
     (
         "one_of_two_outputs_invalid",
-        {
-            "changed": {
-                "8": {
-                    "class_type": "SaveImage",
-                    "inputs": {"images": ["1", 2], "filename_prefix": "rec_validation_bad"},
-                }
-            },
-            "removed": [],
-        },
+        change(
+            n8={
+                "class_type": "SaveImage",
+                "inputs": {"images": ["1", 2], "filename_prefix": "rec_validation_bad"},
+            }
+        ),
         200,
         {
             "prompt_id": "3a39f6b1-b1a5-4f27-8787-715c2001dd18",
             "number": 69,
             "node_errors": {
-                "8": {
-                    "errors": [
-                        {
-                            "type": "return_type_mismatch",
-                            "message": "Return type mismatch between linked nodes",
-                            "details": "images, received_type(VAE) mismatch input_type(IMAGE)",
-                            "extra_info": {
-                                "input_name": "images",
-                                "input_config": ["IMAGE", {"tooltip": "The images to save."}],
-                                "received_type": "VAE",
-                                "linked_node": ["1", 2],
-                            },
-                        }
-                    ],
-                    "dependent_outputs": ["8"],
-                    "class_type": "SaveImage",
-                }
+                "8": node_error(
+                    "SaveImage",
+                    input_error(
+                        "return_type_mismatch",
+                        "Return type mismatch between linked nodes",
+                        "images, received_type(VAE) mismatch input_type(IMAGE)",
+                        input_name="images",
+                        input_config=SAVE_IMAGES_CONFIG,
+                        received_type="VAE",
+                        linked_node=["1", 2],
+                    ),
+                    output="8",
+                )
             },
         },
     ),
