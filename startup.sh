@@ -5,10 +5,12 @@
 #   ./startup.sh --status             supervisor states, ports, /health, GPU, disk
 #   ./startup.sh --stop               stop every service and supervisord
 #   WORKSPACE=$PWD/.workspace ./startup.sh    laptop: everything under ./.workspace
+#   COMFYUI_URL=http://10.0.0.5:8188 ./startup.sh   use that ComfyUI (external, not started here)
 #
 # Flags (each has an environment twin):
 #   --install-comfyui  (INSTALL_COMFYUI=1)  clone ComfyUI $COMFYUI_VERSION into $WORKSPACE/ComfyUI
 #   --demo             (DEMO=1)             run the demo engine even if ComfyUI is installed
+#                                           (not together with COMFYUI_URL)
 #   --skip-install     (SKIP_INSTALL=1)     use $VENV_DIR as it is
 #   --skip-models      (SKIP_MODELS=1)      do not sync models (default in demo mode)
 #   --sync-models      (SKIP_MODELS=0)      sync models even in demo mode
@@ -18,7 +20,12 @@
 # Settings: WORKSPACE (/workspace), VENV_DIR ($WORKSPACE/venv), COMFYUI_DIR
 # ($WORKSPACE/ComfyUI), PYTHON_BIN (python3), BACKEND_PORT, GPU_SERVER_PORT, COMFYUI_PORT,
 # RESULT_RETENTION_S, WARMUP_STYLE (realism), COMFYUI_PYTHON (ComfyUI's own interpreter, if it
-# has one: then its requirements are left alone); secrets live in $WORKSPACE/.env (generated on first run, mode 0600).
+# has one: then its requirements are left alone), MODELS_MANIFEST (config/models.yaml);
+# COMFYUI_URL (http or https URL of a ComfyUI you run yourself: no comfyui program is
+# supervised, the worker and the health checks use that URL, models still sync into
+# $WORKSPACE/models, which that ComfyUI must read). The ports, RESULT_RETENTION_S,
+# COMFYUI_PYTHON and COMFYUI_URL may also be lines of $WORKSPACE/.env (the environment wins);
+# secrets live there too (generated on first run, mode 0600).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +39,9 @@ INSTALL_COMFYUI="${INSTALL_COMFYUI:-0}"
 DEMO="${DEMO:-0}"
 SKIP_INSTALL="${SKIP_INSTALL:-0}"
 SKIP_MODELS="${SKIP_MODELS:-}"
+MODELS_MANIFEST="${MODELS_MANIFEST:-}"
+# Checked and completed from $WORKSPACE/.env by resolve_engine.
+COMFYUI_URL="${COMFYUI_URL:-}"
 WARMUP="${WARMUP:-1}"
 WARMUP_STYLE="${WARMUP_STYLE:-realism}"
 FOREGROUND="${FOREGROUND:-0}"
@@ -96,8 +106,17 @@ ensure_venv() {
   printf '%s\n' "$want" > "$stamp"
 }
 
+# An external ComfyUI (COMFYUI_URL, environment or .env), checked before anything is installed.
+resolve_engine() {
+  COMFYUI_URL="$(cd "$REPO" && PY -m infra.pod --workspace "$WORKSPACE" comfyui-url)" \
+    || die "COMFYUI_URL is not usable (set in the environment or $WORKSPACE/.env)"
+  [ -z "$COMFYUI_URL" ] && return
+  [ "$DEMO" = 1 ] && die "--demo (DEMO=1) and COMFYUI_URL exclude each other: drop one of them"
+  log "image engine: external ComfyUI at $COMFYUI_URL (not started or supervised here)"
+}
+
 ensure_comfyui() {
-  if [ "$DEMO" = 1 ]; then return; fi
+  if [ "$DEMO" = 1 ] || [ -n "$COMFYUI_URL" ]; then return; fi
   if [ ! -f "$COMFYUI_DIR/main.py" ] && [ "$INSTALL_COMFYUI" = 1 ]; then
     command -v git >/dev/null || die "git is needed to install ComfyUI"
     log "cloning ComfyUI $COMFYUI_VERSION into $COMFYUI_DIR"
@@ -128,12 +147,15 @@ prepare() {
   (cd "$REPO" && PY -m infra.pod "${args[@]}")
 }
 
+# Also with an external ComfyUI: models go to $WORKSPACE/models, where that ComfyUI must read them.
 sync_models() {
   if [ -z "$SKIP_MODELS" ]; then SKIP_MODELS="$DEMO"; fi
   if [ "$SKIP_MODELS" = 1 ]; then log "model sync skipped"; return; fi
+  local args=(--models-dir "$WORKSPACE/models")
+  if [ -n "$MODELS_MANIFEST" ]; then args+=(--manifest "$MODELS_MANIFEST"); fi
   log "syncing models into $WORKSPACE/models"
   # A failed model is reported and start-up goes on: the worker reports what is missing.
-  (cd "$REPO" && PY -m infra.models --models-dir "$WORKSPACE/models" sync) \
+  (cd "$REPO" && PY -m infra.models "${args[@]}" sync) \
     || log "warning: some models failed to sync; see above and run: python -m infra.models verify"
 }
 
@@ -163,6 +185,7 @@ do_start() {
   WORKSPACE="$(cd "$WORKSPACE" && pwd)"
   export WORKSPACE
   ensure_venv
+  resolve_engine
   ensure_comfyui
   prepare
   sync_models

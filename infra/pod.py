@@ -13,7 +13,13 @@ from pathlib import Path
 import httpx
 
 from infra import InfraError
-from infra.podconfig import ensure_secrets, layout_from_env, write_layout
+from infra.podconfig import (
+    ensure_secrets,
+    external_comfyui_url,
+    layout_from_env,
+    read_env_file,
+    write_layout,
+)
 from infra.podstatus import collect, load_services, render
 
 
@@ -24,9 +30,18 @@ def _prepare(args: argparse.Namespace) -> int:
         print(f"pod: generated {', '.join(added)} in {ws / '.env'} (mode 0600)")
     comfyui = None if args.demo else args.comfyui_dir
     layout = layout_from_env(ws, args.python, comfyui, os.environ)
+    if args.demo and layout.comfyui_url:
+        raise InfraError("--demo and COMFYUI_URL exclude each other: drop one of them")
     write_layout(layout)
-    engine = "demo engine (fake ComfyUI)" if comfyui is None else f"ComfyUI in {comfyui}"
-    print(f"pod: wrote {layout.conf_path}; image engine: {engine}")
+    print(f"pod: wrote {layout.conf_path}; image engine: {layout.engine()}")
+    return 0
+
+
+def _comfyui_url(args: argparse.Namespace) -> int:
+    """Print the checked external COMFYUI_URL (environment, then .env); nothing when unset."""
+    merged = {**read_env_file(args.workspace.resolve() / ".env"), **os.environ}
+    url = external_comfyui_url(merged.get("COMFYUI_URL"))
+    print(url or "")
     return 0
 
 
@@ -65,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--python", default=sys.executable, help="interpreter of the venv")
     prep.add_argument("--comfyui-dir", type=Path, default=None)
     prep.add_argument("--demo", action="store_true", help="run the demo engine, not ComfyUI")
+    sub.add_parser("comfyui-url", help="print the checked external COMFYUI_URL, if any")
     status = sub.add_parser("status", help="supervisor states, ports, health, GPU, disk")
     status.add_argument("--json", action="store_true")
     wait = sub.add_parser("wait", help="wait until every /health answers 200")
@@ -78,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"prepare": _prepare, "status": _status, "wait": _wait, "warmup": _warmup}
+    handlers = {
+        "prepare": _prepare,
+        "comfyui-url": _comfyui_url,
+        "status": _status,
+        "wait": _wait,
+        "warmup": _warmup,
+    }
     try:
         return handlers[args.command](args)
     except InfraError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 from infra import InfraError
 
@@ -36,6 +37,9 @@ redirect_stderr=true
 stdout_logfile_maxbytes=20MB
 stdout_logfile_backups=5"""
 BOT_BEGIN, BOT_END = ";--- bot begin", ";--- bot end"
+COMFYUI_BEGIN, COMFYUI_END = ";--- comfyui begin", ";--- comfyui end"
+# These would break supervisord's command/environment quoting, so a URL may not hold them.
+URL_FORBIDDEN = frozenset("\"'\\")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -85,6 +89,8 @@ class PodLayout:
     retention_s: str = "604800"
     bot_enabled: bool = False
     comfyui_python: str | None = None
+    # An external ComfyUI (COMFYUI_URL): nothing is started or supervised for it.
+    comfyui_url: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -96,10 +102,26 @@ class PodLayout:
         """The rendered supervisord config."""
         return self.workspace / "config" / "supervisord.conf"
 
+    @property
+    def engine_url(self) -> str:
+        """Where the worker reaches ComfyUI: the external URL or the local port."""
+        return self.comfyui_url or f"http://127.0.0.1:{self.comfyui_port}"
+
+    def engine(self) -> str:
+        """Which image engine this layout uses, in words, for the start-up log."""
+        if self.comfyui_url:
+            return f"external ComfyUI at {self.comfyui_url}"
+        if self.comfyui_dir is None:
+            return "demo engine (fake ComfyUI)"
+        return f"ComfyUI in {self.comfyui_dir}"
+
     def services(self) -> dict[str, dict[str, object]]:
         """Known services with port and health URL (the bot has neither)."""
+        comfyui = _svc(self.comfyui_port, "/system_stats")
+        if self.comfyui_url:
+            comfyui = {"port": None, "health": f"{self.comfyui_url}/system_stats", "external": True}
         out: dict[str, dict[str, object]] = {
-            "comfyui": _svc(self.comfyui_port, "/system_stats"),
+            "comfyui": comfyui,
             "backend": _svc(self.backend_port, "/health"),
             "gpu_server": _svc(self.gpu_server_port, "/health"),
         }
@@ -117,6 +139,7 @@ def layout_from_env(
 ) -> PodLayout:
     """Ports and switches from the environment, falling back to $WORKSPACE/.env."""
     merged = {**read_env_file(workspace / ".env"), **env}
+    comfyui_url = external_comfyui_url(merged.get("COMFYUI_URL"))
     try:
         return PodLayout(
             workspace=workspace,
@@ -129,9 +152,31 @@ def layout_from_env(
             retention_s=str(float(merged.get("RESULT_RETENTION_S", 604800))),
             bot_enabled=bool(merged.get("TELEGRAM_BOT_TOKEN")),
             comfyui_python=merged.get("COMFYUI_PYTHON") or None,
+            comfyui_url=comfyui_url,
         )
     except ValueError as exc:
         raise InfraError(f"a port or RESULT_RETENTION_S setting is not a number: {exc}") from exc
+
+
+def external_comfyui_url(value: str | None) -> str | None:
+    """COMFYUI_URL checked (http/https, a host, a valid port), without its trailing slash."""
+    url = (value or "").strip()
+    if not url:
+        return None
+    example = "set it like http://10.0.0.5:8188 or https://comfy.example.org"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise InfraError(f"COMFYUI_URL {url!r} is not a valid URL ({exc}); {example}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InfraError(f"COMFYUI_URL {url!r} needs an http or https scheme and a host; {example}")
+    if parts.username is not None or parts.password is not None:
+        # Not echoed: the value holds a password.
+        raise InfraError(f"COMFYUI_URL must not contain a user or password; {example}")
+    if parts.query or parts.fragment or any(c.isspace() or c in URL_FORBIDDEN for c in url):
+        raise InfraError(f"COMFYUI_URL {url!r} may not have a query, spaces or quotes; {example}")
+    return url.rstrip("/")
 
 
 def comfyui_command(layout: PodLayout) -> tuple[str, Path]:
@@ -159,7 +204,7 @@ def render_supervisord(layout: PodLayout, template: str) -> str:
         "PYTHON": layout.python,
         "COMFYUI_COMMAND": command,
         "COMFYUI_CWD": str(cwd),
-        "COMFYUI_URL": f"http://127.0.0.1:{layout.comfyui_port}",
+        "COMFYUI_URL": layout.engine_url,
         "BACKEND_URL": f"http://127.0.0.1:{layout.backend_port}",
         "BACKEND_PORT": str(layout.backend_port),
         "BACKEND_HOST": layout.backend_host,
@@ -168,6 +213,8 @@ def render_supervisord(layout: PodLayout, template: str) -> str:
     }
     values = {key: value.replace("%", "%%") for key, value in values.items()}
     text = Template(template).substitute(values, PROGRAM_COMMON=PROGRAM_COMMON)
+    if layout.comfyui_url:
+        text = _drop_block(text, COMFYUI_BEGIN, COMFYUI_END)
     return text if layout.bot_enabled else _drop_block(text, BOT_BEGIN, BOT_END)
 
 

@@ -102,14 +102,19 @@ def collect(workspace: Path) -> dict[str, Any]:
     programs = supervisor_programs(layout["conf"])
     services: dict[str, Any] = {}
     for name, svc in layout["services"].items():
-        entry: dict[str, Any] = {"state": programs.get(name, {}).get("state", "ABSENT")}
+        # An external ComfyUI is not supervisord's: only its health counts.
+        state = "EXTERNAL" if svc.get("external") else None
+        entry: dict[str, Any] = {"state": state or programs.get(name, {}).get("state", "ABSENT")}
+        if svc.get("external"):
+            entry["url"] = str(svc["health"]).removesuffix("/system_stats")
         if svc.get("port"):
             entry["port"] = svc["port"]
             entry["listening"] = port_open(int(svc["port"]))
         if svc.get("health"):
             entry["health"] = health(svc["health"])
         entry["ok"] = (
-            entry["state"] == "RUNNING" and entry.get("health", {"code": 200})["code"] == 200
+            entry["state"] in ("RUNNING", "EXTERNAL")
+            and entry.get("health", {"code": 200})["code"] == 200
         )
         services[name] = entry
     disk_info = disk(workspace)
@@ -134,7 +139,7 @@ def render(status: dict[str, Any]) -> str:
         port = (
             f"port {svc['port']} {'open' if svc.get('listening') else 'closed'}"
             if "port" in svc
-            else ""
+            else svc.get("url", "")
         )
         code = svc.get("health", {}).get("code")
         health_txt = f"health {code}" if "health" in svc else ""

@@ -49,7 +49,9 @@ class Pod:
 
 def pod_env(workspace: Path, ports: dict[str, int]) -> dict[str, str]:
     """Environment for startup.sh: this interpreter's venv, no install, demo engine."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "VIRTUAL_ENV")}
+    # Settings of the caller's own platform must not leak into the test pod.
+    own = ("TELEGRAM_BOT_TOKEN", "VIRTUAL_ENV", "COMFYUI_URL", "MODELS_MANIFEST")
+    env = {k: v for k, v in os.environ.items() if k not in own}
     env.update(
         WORKSPACE=str(workspace),
         VENV_DIR=sys.prefix,

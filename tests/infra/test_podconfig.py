@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import SshError
+from infra import InfraError, SshError
 from infra.podconfig import (
     TEMPLATE,
     PodLayout,
     ensure_secrets,
+    external_comfyui_url,
     extra_model_paths,
     layout_from_env,
     read_env_file,
@@ -141,3 +142,63 @@ def test_gpu_line_comes_from_nvidia_smi_csv(
     text = render(status)
     assert "gpu  name=NVIDIA H100 80GB HBM3" in text
     assert "WARNING: disk above 80%" in text
+
+
+def test_external_comfyui_replaces_the_supervised_program(tmp_path: Path) -> None:
+    """With COMFYUI_URL there is no comfyui program; the worker waits for and uses that URL."""
+    env = {"COMFYUI_URL": "https://gpu.example.org:8443/comfy/"}
+    layout = layout_from_env(tmp_path, "/v/bin/python", tmp_path / "ComfyUI", env)
+    assert layout.comfyui_url == "https://gpu.example.org:8443/comfy"
+    parser = configparser.RawConfigParser()
+    parser.read_string(render_supervisord(layout, TEMPLATE.read_text()))
+    assert [s for s in parser.sections() if s.startswith("program:")] == [
+        "program:backend",
+        "program:gpu_server",
+    ]
+    worker = parser["program:gpu_server"]
+    assert 'COMFYUI_URL="https://gpu.example.org:8443/comfy"' in worker["environment"]
+    assert "--wait-url https://gpu.example.org:8443/comfy/system_stats" in worker["command"]
+    assert "127.0.0.1:8188" not in render_supervisord(layout, TEMPLATE.read_text())
+    comfyui = layout.services()["comfyui"]
+    assert comfyui == {
+        "port": None,
+        "health": "https://gpu.example.org:8443/comfy/system_stats",
+        "external": True,
+    }
+    assert layout.engine() == "external ComfyUI at https://gpu.example.org:8443/comfy"
+
+
+def test_comfyui_url_is_read_from_the_workspace_env_file(tmp_path: Path) -> None:
+    """COMFYUI_URL in $WORKSPACE/.env counts; an empty one in the environment means local."""
+    (tmp_path / ".env").write_text("COMFYUI_URL=http://10.0.0.5:8188\n")
+    assert layout_from_env(tmp_path, "py", None, {}).comfyui_url == "http://10.0.0.5:8188"
+    local = layout_from_env(tmp_path, "py", None, {"COMFYUI_URL": ""})
+    assert local.comfyui_url is None
+    assert local.engine_url == "http://127.0.0.1:8188"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("ftp://10.0.0.5:8188", "needs an http or https scheme and a host"),
+        ("10.0.0.5:8188", "needs an http or https scheme and a host"),
+        ("http://:8188", "needs an http or https scheme and a host"),
+        ("http://10.0.0.5:99999", "is not a valid URL"),
+        ("http://10.0.0.5:port", "is not a valid URL"),
+        ("http://10.0.0.5:8188/a b", "may not have a query, spaces or quotes"),
+        ('http://10.0.0.5:8188/"x', "may not have a query, spaces or quotes"),
+        ("http://10.0.0.5:8188/?x=1", "may not have a query, spaces or quotes"),
+    ],
+)
+def test_bad_comfyui_url_is_refused_with_a_sentence(value: str, says: str) -> None:
+    """A COMFYUI_URL without http(s), host or a valid port is an InfraError naming the fix."""
+    with pytest.raises(InfraError, match=says) as info:
+        external_comfyui_url(value)
+    assert "http://10.0.0.5:8188 or https://" in str(info.value)
+
+
+def test_credentials_in_comfyui_url_are_refused_without_echoing_them() -> None:
+    """A user:password URL is refused and the password is not printed back."""
+    with pytest.raises(InfraError, match="must not contain a user or password") as info:
+        external_comfyui_url("http://admin:s3cret@10.0.0.5:8188")
+    assert "s3cret" not in str(info.value)
