@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import uvicorn
 
 from backend.app import create_app
+from backend.serving import BackendServer
 from backend.settings import BackendSettings
+
+# Long polls and event streams answer as soon as shutdown begins (BackendServer); this
+# bounds what is left, e.g. an upload still arriving, before uvicorn cancels it.
+GRACEFUL_SHUTDOWN_S = 3
 
 
 def main() -> None:
@@ -16,17 +22,20 @@ def main() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.backend_host,
         port=settings.backend_port,
         loop="uvloop",
         http="httptools",
         access_log=settings.access_log,
         log_level=settings.log_level.lower(),
-        # workers hold long polls open; a restart must not wait out their wait_s
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    # uvicorn re-raises the signal it stopped on; Ctrl+C is a normal way to stop
+    with contextlib.suppress(KeyboardInterrupt):
+        BackendServer(config, app).run()
 
 
 if __name__ == "__main__":

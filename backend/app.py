@@ -108,11 +108,19 @@ def build_services(
         maintenance=maintenance,
         workers=workers,
         metrics=metrics,
+        notifier=notifier,
     )
 
 
 async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks)
+
+
+def begin_shutdown(app: FastAPI) -> None:
+    """Answer every open long poll and event stream now, so stopping never waits them out."""
+    services = getattr(app.state, "services", None)
+    if isinstance(services, Services):
+        services.notifier.close()
 
 
 def create_app(settings: BackendSettings) -> FastAPI:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from backend.errors import AccessDenied, RequestRejected
+from backend.services.events import Notifier
 from backend.services.maintenance import Maintenance
 from backend.services.metrics import Metrics
 from backend.services.requests import RequestRules
@@ -35,6 +36,7 @@ class Services:
     maintenance: Maintenance
     workers: WorkerRegistry
     metrics: Metrics
+    notifier: Notifier
 
 
 async def get_services(request: Request) -> Services:

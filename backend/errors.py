@@ -6,7 +6,8 @@ BackendError                       root: carries an error_code, a sentence and a
  ├── RateLimited                   429 with a retry-after
  ├── TaskNotFound                  404
  ├── Conflict                      409 (task state, stale lease)
- └── StoreUnavailable              503
+ ├── StoreUnavailable              503
+ └── ShuttingDown                  503 with a retry-after (the server is stopping)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class BackendError(Exception):
     """Raised for any failure the backend answers with its error shape."""
 
     status = 500
+    retry_after_s: int | None = None  # sent as Retry-After when set
 
     def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -68,3 +70,13 @@ class StoreUnavailable(BackendError):
     """Raised when the job store cannot be reached."""
 
     status = 503
+
+
+class ShuttingDown(BackendError):
+    """Raised to a long poll when the backend is stopping: come back shortly (503)."""
+
+    status = 503
+    retry_after_s = 1
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.BUSY, "The backend is restarting; try again in a moment.")

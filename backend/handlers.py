@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import BackendError, RateLimited
+from backend.errors import BackendError
 from common.error_codes import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BackendError)
     async def _backend(_request: Request, exc: BackendError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        retry = exc.retry_after_s
+        headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -26,7 +26,12 @@ router = APIRouter(prefix="/worker", dependencies=[WorkerDep], responses=ERRORS,
 
 
 @router.post(
-    "/lease", responses={200: {"model": Lease}, 204: {"description": "no job within wait_s"}}
+    "/lease",
+    responses={
+        200: {"model": Lease},
+        204: {"description": "no job within wait_s"},
+        503: {"model": ErrorBody, "description": "the backend is stopping; retry shortly"},
+    },
 )
 async def lease(body: LeaseRequest, services: ServicesDep) -> Response:
     """Long poll for one job this worker can run; 204 when none came within wait_s."""

@@ -43,6 +43,7 @@ class Notifier:
 
     def __init__(self) -> None:
         self.version = 0  # bumped on every change: short-lived view caches compare it
+        self.closing = False  # set once the server stops: long waits answer at once
         self.queue = Signal(on_fire=self._bump)
         self._jobs: dict[str, Signal] = {}
         self._waiters: dict[str, int] = {}
@@ -51,6 +52,13 @@ class Notifier:
         """Wake whoever follows this job, and queue watchers (positions moved)."""
         signal = self._jobs.get(job_id)
         if signal is not None:
+            signal.fire()
+        self.queue.fire()
+
+    def close(self) -> None:
+        """Mark the backend as stopping and wake every waiter, so none holds up shutdown."""
+        self.closing = True
+        for signal in list(self._jobs.values()):
             signal.fire()
         self.queue.fire()
 

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from backend.errors import Conflict, RequestRejected, TaskNotFound
+from backend.errors import Conflict, RequestRejected, ShuttingDown, TaskNotFound
 from backend.services.content_policy.registry import DeliveryRegistry, record_result_images
 from backend.services.events import Notifier
 from backend.services.metrics import Metrics
@@ -73,10 +73,16 @@ class Scheduler:
     _recording: set[asyncio.Future[int]] = field(default_factory=set)
 
     async def lease(self, request: LeaseRequest) -> Lease | None:
-        """Wait up to wait_s for a job this worker can run; None when none came."""
+        """Wait up to wait_s for a job this worker can run; None when none came.
+
+        Raises ShuttingDown (503) as soon as the backend stops, so the worker backs off
+        and polls again instead of holding up the shutdown for the rest of wait_s.
+        """
         self.workers.seen(request.worker_id, request.capabilities, self.clock())
         deadline = self.clock() + request.wait_s
         while True:
+            if self.notifier.closing:
+                raise ShuttingDown
             wake = self.notifier.queue.current()
             row = await self._claim(request)
             if row is not None:

@@ -44,6 +44,8 @@ async def task_events(
         if current != last:
             yield current[0], current[1]
             last = current
+        if tasks.notifier.closing:
+            return  # the backend is stopping: the client reconnects to a running one
         if row.state == JobState.QUEUED:
             await tasks.notifier.queue.wait(WAKE_S)
         else:

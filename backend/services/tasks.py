@@ -129,11 +129,11 @@ class TaskService:
     async def wait_final(
         self, job_id: str, owner: str, within_s: float, row: JobRow | None = None
     ) -> JobRow:
-        """Wait until the job is final or the timeout passes; returns the last row read."""
+        """Wait until the job is final, the timeout passes or the backend stops; the last row."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         row = row or await self.row(job_id, owner)
-        while not is_final(row):
+        while not is_final(row) and not self.notifier.closing:
             left = deadline - loop.time()
             if left <= 0:
                 break

@@ -18,6 +18,7 @@ from PIL import Image
 from pydantic import SecretStr
 
 from backend.app import create_app
+from backend.serving import BackendServer
 from backend.settings import BackendSettings
 from tests.support.procs import free_port
 
@@ -68,7 +69,7 @@ async def serve(settings: BackendSettings) -> AsyncIterator[RunningBackend]:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = BackendServer(config, app)
     task = asyncio.create_task(server.serve())
     for _ in range(400):
         if server.started or task.done():
