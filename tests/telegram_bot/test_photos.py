@@ -95,3 +95,15 @@ def test_photo_outside_a_conversation_starts_a_restyle(chat: Chat) -> None:
     """A photo sent without choosing a mode is taken for restyling."""
     styles = send_photo(chat, jpeg(), contains="Pick a style")
     assert styles.buttons()[0]["text"] == "Realism"
+
+
+def test_too_large_photo_outside_a_conversation_waits_for_another(chat: Chat) -> None:
+    """A too-large image sent without choosing a mode is refused, and a photo is then expected."""
+    since = chat.tg.mark()
+    chat.tg.send_document(chat.uid, b"x", "huge.png", "image/png", file_size=30 * 2**20)
+    assert "too large: the limit is 10 MB" in chat.wait("sendMessage", since=since).text
+    since = chat.tg.mark()
+    chat.tg.send_text(chat.uid, "just words")
+    assert "send a photo" in chat.wait("sendMessage", since=since).text
+    styles = send_photo(chat, jpeg(), contains="Pick a style")
+    assert styles.buttons()[0]["text"] == "Realism"

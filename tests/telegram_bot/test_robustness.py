@@ -45,9 +45,12 @@ def test_unsupported_messages_get_a_polite_answer(chat: Chat, kind: str) -> None
 
 
 def test_huge_text_is_refused_with_the_limit(chat: Chat) -> None:
-    """A 5000-character description is refused with the length limit."""
+    """A 5000-character description is refused with the limit; the bot then waits for one."""
     answer = chat.say("x" * 5000)
     assert answer.text == "That description is too long: keep it under 1000 characters."
+    since = chat.tg.mark()
+    chat.tg.send_sticker(chat.uid)
+    assert chat.wait("sendMessage", since=since).text == "Please send the description as text."
 
 
 def test_edited_messages_and_garbage_buttons_do_not_break_the_bot(chat: Chat, bot: Service) -> None:
