@@ -1,21 +1,25 @@
-"""Helpers shared by the handlers: where to answer, how to start a job, image checks."""
+"""Helpers shared by the handlers: who and where, starting a job, the style step, image checks."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from telegram_bot import keyboards
 from telegram_bot.backend_client import BackendClient
 from telegram_bot.errors import BackendError, InputRejected
 from telegram_bot.jobs import JobRunner
+from telegram_bot.keyboards import StyleCb
 from telegram_bot.prefs import Job, JobRequest, Mode, PrefsStore, UserPrefs
 from telegram_bot.texts import error_text, t
 
 ALBUM_MEMORY = 256
+StyleStep = Callable[..., Awaitable[None]]
 
 
 def chat_of(query: CallbackQuery) -> int:
@@ -23,18 +27,30 @@ def chat_of(query: CallbackQuery) -> int:
     return query.message.chat.id if query.message else query.from_user.id
 
 
+def sender_of(message: Message) -> int:
+    """The user who sent a message (the chat itself when Telegram names no sender)."""
+    return message.from_user.id if message.from_user else message.chat.id
+
+
+def origin(event: Message | CallbackQuery) -> tuple[int, int]:
+    """The chat and the user behind a message or a button press."""
+    if isinstance(event, CallbackQuery):
+        return chat_of(event), event.from_user.id
+    return event.chat.id, sender_of(event)
+
+
 async def launch(
-    bot: Bot,
+    event: Message | CallbackQuery,
     *,
+    bot: Bot,
     runner: JobRunner,
     prefs: PrefsStore,
-    chat_id: int,
-    user_id: int,
     lang: str,
     request: JobRequest,
     rid: str | None = None,
 ) -> None:
-    """Remember the request (for Again/Retry) and run it."""
+    """Remember the request (for Again/Retry) and run it for whoever sent event, in its chat."""
+    chat_id, user_id = origin(event)
     rid = await prefs.remember(user_id, request, rid)
     await runner.start(bot, Job(chat_id, user_id, lang, request, rid))
 
@@ -55,6 +71,33 @@ async def build_request(
         output_format=user_prefs.output_format,
         **fields,
     )
+
+
+def style_step(mode: Mode, kept: str) -> StyleStep:
+    """The handler for the style button that ends a conversation which kept its input as kept."""
+
+    async def got_style(
+        query: CallbackQuery,
+        *,
+        callback_data: StyleCb,
+        state: FSMContext,
+        lang: str,
+        bot: Bot,
+        backend: BackendClient,
+        runner: JobRunner,
+        prefs: PrefsStore,
+        user_prefs: UserPrefs,
+    ) -> None:
+        """A style was picked: end the conversation and run the job on what it kept."""
+        await query.answer()
+        value = str((await state.get_data()).get(kept, ""))
+        await state.clear()
+        request = await build_request(
+            backend, user_prefs, mode, callback_data.style, **{kept: value}
+        )
+        await launch(query, bot=bot, runner=runner, prefs=prefs, lang=lang, request=request)
+
+    return got_style
 
 
 async def ask_style(message: Message, backend: BackendClient, lang: str) -> None:

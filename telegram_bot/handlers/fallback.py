@@ -8,43 +8,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from telegram_bot import keyboards
-from telegram_bot.backend_client import BackendClient
-from telegram_bot.handlers.common import AlbumGate, chat_of
+from telegram_bot.handlers.common import chat_of
 from telegram_bot.handlers.free import got_prompt
-from telegram_bot.handlers.restyle import take_restyle_photo
-from telegram_bot.handlers.states import Free, Restyle
-from telegram_bot.settings import BotSettings
+from telegram_bot.handlers.restyle import got_restyle_photo
 from telegram_bot.texts import t
-
-
-async def text_as_prompt(
-    message: Message,
-    *,
-    state: FSMContext,
-    lang: str,
-    backend: BackendClient,
-    settings: BotSettings,
-    bot: Bot,
-) -> None:
-    """Text outside a conversation is taken as a description for free generation."""
-    await state.set_state(Free.prompt)
-    await got_prompt(message, state=state, lang=lang, backend=backend, settings=settings, bot=bot)
-
-
-async def photo_to_restyle(
-    message: Message,
-    *,
-    state: FSMContext,
-    lang: str,
-    settings: BotSettings,
-    albums: AlbumGate,
-    backend: BackendClient,
-) -> None:
-    """A photo outside a conversation starts a restyle."""
-    if not albums.first(message):
-        return  # the rest of an album whose first photo was already taken
-    await state.set_state(Restyle.photo)
-    await take_restyle_photo(message, state=state, lang=lang, settings=settings, backend=backend)
 
 
 async def unsupported(message: Message, lang: str) -> None:
@@ -65,8 +32,8 @@ async def stale_button(query: CallbackQuery, state: FSMContext, lang: str, bot: 
 def register(router: Router) -> None:
     """Must be registered last: it catches everything the steps did not."""
     is_text = F.text & ~F.text.startswith("/")
-    router.message.register(text_as_prompt, StateFilter(None), is_text)
+    router.message.register(got_prompt, StateFilter(None), is_text)  # a shortcut into the step
     is_image = F.photo | (F.document & F.document.mime_type.startswith("image/"))
-    router.message.register(photo_to_restyle, StateFilter(None), is_image)
+    router.message.register(got_restyle_photo, StateFilter(None), is_image)  # likewise
     router.message.register(unsupported)
     router.callback_query.register(stale_button)

@@ -8,11 +8,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from telegram_bot.backend_client import BackendClient
-from telegram_bot.handlers.common import ask_style, build_request, chat_of, launch
+from telegram_bot.handlers.common import ask_style, chat_of, style_step
 from telegram_bot.handlers.states import Free
-from telegram_bot.jobs import JobRunner
 from telegram_bot.keyboards import MenuCb, StyleCb
-from telegram_bot.prefs import PrefsStore, UserPrefs
 from telegram_bot.settings import BotSettings
 from telegram_bot.texts import t
 
@@ -36,7 +34,8 @@ async def got_prompt(
     settings: BotSettings,
     bot: Bot,
 ) -> None:
-    """A description arrived: keep it and offer the styles."""
+    """A description (in this step, or any text outside a conversation): keep it, offer styles."""
+    await state.set_state(Free.prompt)  # text outside a conversation enters this step
     prompt = strip_mention(message.text or "", (await bot.me()).username)
     if len(prompt) > settings.max_prompt_chars:
         await message.answer(t(lang, "prompt_too_long", limit=settings.max_prompt_chars))
@@ -51,32 +50,8 @@ async def need_text(message: Message, lang: str) -> None:
     await message.answer(t(lang, "need_text"))
 
 
-async def got_style(
-    query: CallbackQuery,
-    *,
-    callback_data: StyleCb,
-    state: FSMContext,
-    lang: str,
-    bot: Bot,
-    backend: BackendClient,
-    runner: JobRunner,
-    prefs: PrefsStore,
-    user_prefs: UserPrefs,
-) -> None:
-    """A style was picked: run the job."""
-    await query.answer()
-    prompt = str((await state.get_data()).get("prompt", ""))
-    await state.clear()
-    request = await build_request(backend, user_prefs, "free", callback_data.style, prompt=prompt)
-    await launch(
-        bot,
-        runner=runner,
-        prefs=prefs,
-        chat_id=chat_of(query),
-        user_id=query.from_user.id,
-        lang=lang,
-        request=request,
-    )
+got_style = style_step("free", "prompt")
+"""A style was picked: run the job on the kept description."""
 
 
 def strip_mention(text: str, username: str | None) -> str:

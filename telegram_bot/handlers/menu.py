@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from telegram_bot import keyboards
-from telegram_bot.handlers.common import chat_of
+from telegram_bot.handlers.common import chat_of, sender_of
 from telegram_bot.jobs import JobRunner
 from telegram_bot.keyboards import MenuCb
 from telegram_bot.prefs import PrefsStore, UserPrefs
@@ -31,14 +31,14 @@ async def cmd_language(
 ) -> None:
     """/language: switch between Russian and English."""
     new = "en" if lang == "ru" else "ru"
-    await prefs.save(_uid(message), user_prefs.model_copy(update={"lang": new}))
+    await prefs.save(sender_of(message), user_prefs.model_copy(update={"lang": new}))
     await message.answer(t(new, "language_set"), reply_markup=keyboards.menu(new))
 
 
 async def cmd_cancel(message: Message, state: FSMContext, runner: JobRunner, lang: str) -> None:
     """/cancel: leave the conversation and cancel the running job, if any."""
     await state.clear()
-    cancelled = await runner.cancel(_uid(message))
+    cancelled = await runner.cancel(sender_of(message))
     text = t(lang, "cancel_done" if cancelled else "nothing_to_cancel")
     await message.answer(text, reply_markup=keyboards.menu(lang))
 
@@ -54,10 +54,6 @@ async def on_help(query: CallbackQuery, bot: Bot, lang: str) -> None:
     """❓ Help button."""
     await query.answer()
     await bot.send_message(chat_of(query), t(lang, "help"), reply_markup=keyboards.home(lang))
-
-
-def _uid(message: Message) -> int:
-    return message.from_user.id if message.from_user else message.chat.id
 
 
 def register(router: Router) -> None:

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram_bot import keyboards
 from telegram_bot.backend_client import BackendClient, Catalog
 from telegram_bot.errors import BackendError
-from telegram_bot.handlers.common import chat_of
+from telegram_bot.handlers.common import chat_of, sender_of
 from telegram_bot.handlers.states import Setup
 from telegram_bot.keyboards import MenuCb, SetCb
 from telegram_bot.prefs import MAX_SEED, PrefsStore, UserPrefs
@@ -33,11 +33,18 @@ def _summary(lang: str, p: UserPrefs, catalog: Catalog) -> str:
     )
 
 
-async def _show(bot: Bot, chat_id: int, lang: str, p: UserPrefs, backend: BackendClient) -> None:
+async def _catalog(bot: Bot, chat_id: int, lang: str, backend: BackendClient) -> Catalog | None:
+    """The backend's catalog, or None after telling the user why it is not there."""
     try:
-        catalog = await backend.catalog()
+        return await backend.catalog()
     except BackendError as exc:
         await bot.send_message(chat_id, error_text(lang, exc.error_code)[0])
+        return None
+
+
+async def _show(bot: Bot, chat_id: int, lang: str, p: UserPrefs, backend: BackendClient) -> None:
+    catalog = await _catalog(bot, chat_id, lang, backend)
+    if catalog is None:
         return
     await bot.send_message(
         chat_id, _summary(lang, p, catalog), reply_markup=keyboards.settings(lang)
@@ -117,10 +124,8 @@ async def on_set(
     """A settings button: open a picker, or store the picked value."""
     await query.answer()
     chat_id, what, value = chat_of(query), callback_data.what, callback_data.value
-    try:
-        catalog = await backend.catalog()
-    except BackendError as exc:
-        await bot.send_message(chat_id, error_text(lang, exc.error_code)[0])
+    catalog = await _catalog(bot, chat_id, lang, backend)
+    if catalog is None:
         return
     if what == "seed" and value == "fixed":
         await state.set_state(Setup.seed)
@@ -152,7 +157,7 @@ async def got_seed(
         return
     await state.clear()
     updated = user_prefs.model_copy(update={"seed": int(text)})
-    await prefs.save(message.from_user.id if message.from_user else message.chat.id, updated)
+    await prefs.save(sender_of(message), updated)
     await message.answer(t(lang, "saved"))
     await _show(bot, message.chat.id, lang, updated, backend)
 

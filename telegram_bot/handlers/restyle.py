@@ -16,6 +16,7 @@ from telegram_bot.handlers.common import (
     chat_of,
     image_file_id,
     launch,
+    style_step,
 )
 from telegram_bot.handlers.states import Restyle, Upscale
 from telegram_bot.jobs import JobRunner
@@ -60,17 +61,10 @@ async def got_restyle_photo(
     albums: AlbumGate,
     backend: BackendClient,
 ) -> None:
-    """A photo to restyle: keep it and offer the styles."""
-    if albums.first(message):
-        await take_restyle_photo(
-            message, state=state, lang=lang, settings=settings, backend=backend
-        )
-
-
-async def take_restyle_photo(
-    message: Message, state: FSMContext, lang: str, settings: BotSettings, backend: BackendClient
-) -> None:
-    """Check the photo, keep it, offer the styles."""
+    """A photo to restyle (in this step, or any photo outside a conversation): offer the styles."""
+    if not albums.first(message):
+        return  # the rest of an album whose first photo was already taken
+    await state.set_state(Restyle.photo)  # a photo outside a conversation enters this step
     file_id = await _accepted(message, lang, settings)
     if file_id is None:
         return
@@ -79,34 +73,8 @@ async def take_restyle_photo(
     await ask_style(message, backend, lang)
 
 
-async def got_restyle_style(
-    query: CallbackQuery,
-    *,
-    callback_data: StyleCb,
-    state: FSMContext,
-    lang: str,
-    bot: Bot,
-    backend: BackendClient,
-    runner: JobRunner,
-    prefs: PrefsStore,
-    user_prefs: UserPrefs,
-) -> None:
-    """A style for the photo: run the job."""
-    await query.answer()
-    file_id = str((await state.get_data()).get("file_id", ""))
-    await state.clear()
-    request = await build_request(
-        backend, user_prefs, "restyle", callback_data.style, file_id=file_id
-    )
-    await launch(
-        bot,
-        runner=runner,
-        prefs=prefs,
-        chat_id=chat_of(query),
-        user_id=query.from_user.id,
-        lang=lang,
-        request=request,
-    )
+got_restyle_style = style_step("restyle", "file_id")
+"""A style for the photo: run the job on the kept photo."""
 
 
 async def got_upscale_photo(
@@ -128,16 +96,7 @@ async def got_upscale_photo(
         return
     await state.clear()
     request = await build_request(backend, user_prefs, "upscale", None, file_id=file_id)
-    user_id = message.from_user.id if message.from_user else message.chat.id
-    await launch(
-        bot,
-        runner=runner,
-        prefs=prefs,
-        chat_id=message.chat.id,
-        user_id=user_id,
-        lang=lang,
-        request=request,
-    )
+    await launch(message, bot=bot, runner=runner, prefs=prefs, lang=lang, request=request)
 
 
 async def need_photo(message: Message, lang: str) -> None:

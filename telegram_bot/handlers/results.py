@@ -12,8 +12,18 @@ from telegram_bot.errors import BackendError
 from telegram_bot.handlers.common import chat_of, launch
 from telegram_bot.jobs import JobRunner
 from telegram_bot.keyboards import AdultCb, ResultCb, RetryCb
-from telegram_bot.prefs import PrefsStore, UserPrefs
+from telegram_bot.prefs import JobRequest, PrefsStore, UserPrefs
 from telegram_bot.texts import error_text, t
+
+
+async def _recall(
+    query: CallbackQuery, rid: str, *, lang: str, bot: Bot, prefs: PrefsStore
+) -> JobRequest | None:
+    """The request behind a button, or None after telling the user it is gone."""
+    request = await prefs.recall(query.from_user.id, rid)
+    if request is None:
+        await bot.send_message(chat_of(query), t(lang, "gone"), reply_markup=keyboards.menu(lang))
+    return request
 
 
 async def on_again(
@@ -27,21 +37,12 @@ async def on_again(
 ) -> None:
     """🔁 Again (same settings, new seed) and 🎲 Variations (one batch of 4)."""
     await query.answer()
-    old = await prefs.recall(query.from_user.id, callback_data.rid)
+    old = await _recall(query, callback_data.rid, lang=lang, bot=bot, prefs=prefs)
     if old is None:
-        await bot.send_message(chat_of(query), t(lang, "gone"), reply_markup=keyboards.menu(lang))
         return
     batch = 4 if callback_data.action == "var" else 1
     request = old.model_copy(update={"seed": -1, "batch_size": batch, "task_id": None})
-    await launch(
-        bot,
-        runner=runner,
-        prefs=prefs,
-        chat_id=chat_of(query),
-        user_id=query.from_user.id,
-        lang=lang,
-        request=request,
-    )
+    await launch(query, bot=bot, runner=runner, prefs=prefs, lang=lang, request=request)
 
 
 async def on_original(
@@ -86,17 +87,15 @@ async def on_retry(
 ) -> None:
     """🔄 Retry: submit the same request again."""
     await query.answer()
-    request = await prefs.recall(query.from_user.id, callback_data.rid)
+    request = await _recall(query, callback_data.rid, lang=lang, bot=bot, prefs=prefs)
     if request is None:
-        await bot.send_message(chat_of(query), t(lang, "gone"), reply_markup=keyboards.menu(lang))
         return
     request = request.model_copy(update={"task_id": None})
     await launch(
-        bot,
+        query,
+        bot=bot,
         runner=runner,
         prefs=prefs,
-        chat_id=chat_of(query),
-        user_id=query.from_user.id,
         lang=lang,
         request=request,
         rid=callback_data.rid,
@@ -126,11 +125,10 @@ async def on_adult(
     request = await prefs.recall(query.from_user.id, callback_data.rid)
     if request is not None:
         await launch(
-            bot,
+            query,
+            bot=bot,
             runner=runner,
             prefs=prefs,
-            chat_id=chat_id,
-            user_id=query.from_user.id,
             lang=lang,
             request=request,
             rid=callback_data.rid,
