@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
+import pywt
 from PIL import Image
 
 from gpu_server.safety import watermark
@@ -63,3 +65,31 @@ def test_small_images_are_marked_by_metadata_only() -> None:
     """Images under 256 px carry metadata but no watermark (too few blocks to vote)."""
     marks = read_marks(encode_marked(drawings.png(drawings.shapes(128)), "png", "job-s"))
     assert (marks.job_id, marks.watermark_tag) == ("job-s", None)
+
+
+def test_fast_singular_triples_match_lapack() -> None:
+    """The batched top singular triple equals LAPACK's, degenerate and empty blocks included."""
+    rng = np.random.default_rng(11)
+    blocks = rng.normal(0, 40, (500, 4, 4))
+    blocks[:50] = 0.0
+    blocks[50:100] = np.diag([9.0, 9.0, 1.0, 0.0]) + rng.normal(0, 1e-7, (50, 4, 4))
+    blocks[100:150] = np.full((4, 4), 120.0)  # flat: rank one
+    s, u, v = watermark._top_singular(blocks)
+    exact = np.linalg.svd(blocks, compute_uv=False)[:, 0]
+    np.testing.assert_allclose(s, exact, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", blocks, v), s[:, None] * u, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-9)
+
+
+def test_marked_blocks_carry_their_bits_by_reference_dwt_dct_svd() -> None:
+    """Read with PyWavelets and LAPACK, nearly every block's top singular value sits on its bit."""
+    marked = watermark.embed(np.asarray(drawings.figure(512)), "job-ref")
+    luma = cv2.cvtColor(marked, cv2.COLOR_RGB2YUV)[:, :, 0].astype(np.float64)
+    approx, _ = pywt.dwt2(luma, "haar")
+    n = approx.shape[0] // 4
+    blocks = approx[: n * 4, : n * 4].reshape(n, 4, n, 4).transpose(0, 2, 1, 3).reshape(-1, 4, 4)
+    dct = watermark._C @ blocks @ watermark._C.T
+    phase = np.mod(np.linalg.svd(dct, compute_uv=False)[:, 0], watermark.SCALE) / watermark.SCALE
+    bits = watermark.payload_bits("job-ref")[np.arange(len(phase)) % watermark.PAYLOAD_BITS]
+    on_point = np.abs(phase - (0.25 + 0.5 * bits)) < 0.1
+    assert on_point.mean() > 0.97
