@@ -1,6 +1,6 @@
 """Image-guard latency per image on this CPU, with the shipped models (no GPU).
 
-    .venv/bin/python bench/safety_latency.py [--rounds 20]
+    .venv/bin/python bench/safety_latency.py [--rounds 20] [--encode-only]
 
 Times check_output (decode + NudeNet at 640 px, tiled above 1024 px + pHash) for
 text-only jobs, check_input (adds Open-NSFW) for photo jobs, and encode_marked.
@@ -52,12 +52,23 @@ def _row(name: str, times: list[float]) -> str:
     return f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {min(times):.0f} |"
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, encode_only: bool) -> None:
     load_before = os.getloadavg()
+    rows = ["| case | median ms | p95 ms | min ms |", "|---|---|---|---|"]
+    if not encode_only:
+        rows += await _detection_rows(rounds)
+    rows += await _encode_rows(rounds)
+    print("\n".join(rows))
+    print(
+        f"\nload average before/after: {load_before} / {os.getloadavg()}; cores: {os.cpu_count()}"
+    )
+
+
+async def _detection_rows(rounds: int) -> list[str]:
     guard = build_guard()
     text_only = ContentContext()
     photo = ContentContext(image_conditioned=True)
-    rows = ["| case | median ms | p95 ms | min ms |", "|---|---|---|---|"]
+    rows = []
     for size in (512, 1024, 2048):
         png = _scene(size)
         n = rounds if size <= 1024 else max(3, rounds // 4)
@@ -73,6 +84,11 @@ async def main(rounds: int) -> None:
                 await _time(lambda png=png: guard.check_input(png, photo), n),
             )
         )
+    return rows
+
+
+async def _encode_rows(rounds: int) -> list[str]:
+    rows = []
     png = _scene(1024)
     for fmt in ("png", "webp", "jpeg"):
         rows.append(
@@ -84,13 +100,12 @@ async def main(rounds: int) -> None:
                 ),
             )
         )
-    print("\n".join(rows))
-    print(
-        f"\nload average before/after: {load_before} / {os.getloadavg()}; cores: {os.cpu_count()}"
-    )
+    return rows
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--encode-only", action="store_true", help="only the encode_marked rows")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.encode_only))

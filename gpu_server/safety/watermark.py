@@ -30,7 +30,7 @@ PAYLOAD_BITS = 64  # MAGIC + 48 bits of sha256(job id)
 SCALE = 36.0  # quantisation step of the singular value: larger survives more, shows more
 BLOCK = 4
 MIN_SIDE = 256  # smaller images carry too few repeats for a reliable vote
-SQUARINGS = 4  # (B^T B)^16: enough for all but near-degenerate blocks, which fall back
+SQUARINGS = 3  # (B^T B)^8: enough for all but near-degenerate blocks, which fall back
 TOLERANCE = 1e-9  # relative eigen-residual above which a block takes the exact SVD
 
 Floats = NDArray[np.float64]
@@ -82,7 +82,7 @@ def _blocks(band: Floats, bh: int, bw: int) -> Floats:
 def _top_singular(m: Floats) -> tuple[Floats, Floats, Floats]:
     """Largest singular value and its left and right vectors of each stacked 4x4 matrix."""
     gram = np.swapaxes(m, 1, 2) @ m
-    # Scaled to trace 1 the top eigenvalue is at least 1/4, so (1/4)^16 stays far from
+    # Scaled to trace 1 the top eigenvalue is at least 1/4, so (1/4)^8 stays far from
     # underflow: repeated squaring needs no further scaling to isolate its eigenvector.
     power = gram / np.maximum(np.trace(gram, axis1=1, axis2=2), 1e-300)[:, None, None]
     for _ in range(SQUARINGS):
