@@ -126,16 +126,11 @@ def _add_luma(rgb: NDArray[np.uint8], cell: NDArray[np.int16]) -> NDArray[np.uin
     """rgb plus a luma change given per 2x2 cell (equal on R, G and B), saturated."""
     h, w = rgb.shape[:2]
     up = (cell.shape[1] * 2, cell.shape[0] * 2)
-    pad = ((0, max(0, h - up[1])), (0, max(0, w - up[0])))
-    out: NDArray[np.uint8] = np.ascontiguousarray(rgb)
-    # Raise and lower in two saturating uint8 passes: no int16 copy of the whole picture.
-    for part, apply in ((cell, cv2.add), (-cell, cv2.subtract)):
-        small = cv2.cvtColor(np.clip(part, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
-        delta = cv2.resize(small, up, interpolation=cv2.INTER_NEAREST)[:h, :w]
-        if pad[0][1] or pad[1][1]:  # rows or columns past the last whole block stay as they are
-            delta = np.pad(delta, (*pad, (0, 0)))
-        out = np.asarray(apply(out, delta), dtype=np.uint8)
-    return out
+    delta = cv2.resize(cv2.merge([cell] * 3), up, interpolation=cv2.INTER_NEAREST)[:h, :w]
+    if delta.shape[:2] != (h, w):  # rows or columns past the last whole block stay as they are
+        delta = np.pad(delta, ((0, h - delta.shape[0]), (0, w - delta.shape[1]), (0, 0)))
+    # One saturating pass, uint8 + int16 -> uint8: no int16 copy of the whole picture.
+    return np.asarray(cv2.add(np.ascontiguousarray(rgb), delta, dtype=cv2.CV_8U), dtype=np.uint8)
 
 
 def read_bits(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
