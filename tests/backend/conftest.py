@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from backend.app import create_app
 from backend.serving import BackendServer
 from backend.settings import BackendSettings
+from tests.support.pg import PgCluster, postgres_cluster
 from tests.support.procs import free_port
 
 API_KEY = "test-key-1"
@@ -85,10 +87,41 @@ async def serve(settings: BackendSettings) -> AsyncIterator[RunningBackend]:
         await asyncio.wait_for(task, 15)
 
 
+_db_names = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules with `BOTH_DATABASES = True` run each test on SQLite and on PostgreSQL."""
+    if "db_url" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_DATABASES", False):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> BackendSettings:
+def database(request: pytest.FixtureRequest) -> str:
+    """Which database the test runs on (SQLite unless the module asks for both)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster for the session, started on first use."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def db_url(database: str, request: pytest.FixtureRequest) -> str | None:
+    """DATABASE_URL for one test: None (SQLite under the data dir) or a fresh PG database."""
+    if database == "sqlite":
+        return None
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t{next(_db_names)}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str | None) -> BackendSettings:
     """Default test settings."""
-    return make_settings(tmp_path)
+    return make_settings(tmp_path, database_url=db_url)
 
 
 @pytest.fixture

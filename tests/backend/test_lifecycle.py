@@ -22,6 +22,9 @@ from tests.backend.conftest import (
     serve,
 )
 
+# every test here runs on SQLite and on a throwaway PostgreSQL cluster
+BOTH_DATABASES = True
+
 
 async def test_task_runs_from_queue_to_done(client: httpx.AsyncClient, worker: Worker) -> None:
     """A queued task is leased with resolved params, shows progress, and ends done with images."""
@@ -165,9 +168,11 @@ async def test_result_is_idempotent_and_stale_lease_rejected(
     assert (await worker.progress({**lease, "lease_id": "1" * 24}, 1)).status_code == 409
 
 
-async def test_lease_expiry_requeues_then_fails(tmp_path) -> None:
+async def test_lease_expiry_requeues_then_fails(tmp_path, db_url: str | None) -> None:
     """An unrenewed lease puts the job back; after max attempts it fails with worker_lost."""
-    settings = make_settings(tmp_path, lease_ttl_s=0.3, max_attempts=2, reaper_interval_s=0.1)
+    settings = make_settings(
+        tmp_path, database_url=db_url, lease_ttl_s=0.3, max_attempts=2, reaper_interval_s=0.1
+    )
     async with serve(settings) as backend:
         w = Worker(backend.url)
         async with httpx.AsyncClient(
@@ -266,9 +271,11 @@ async def test_event_stream_reports_queue_progress_and_done(
     assert names.count("done") == 1
 
 
-async def test_sync_generate_answers_processing_then_completes(tmp_path) -> None:
+async def test_sync_generate_answers_processing_then_completes(
+    tmp_path, db_url: str | None
+) -> None:
     """When REQUEST_TIMEOUT passes first, /generate answers processing; the task completes later."""
-    async with serve(make_settings(tmp_path, request_timeout=0.5)) as backend:
+    async with serve(make_settings(tmp_path, database_url=db_url, request_timeout=0.5)) as backend:
         w = Worker(backend.url)
         async with httpx.AsyncClient(
             base_url=backend.url, headers={"X-API-Key": "test-key-1"}
@@ -303,9 +310,11 @@ async def test_sync_generate_returns_every_image_of_a_batch(
     assert answer["image"] == answer["images"][0]
 
 
-async def test_queued_jobs_expire_after_their_deadline(tmp_path) -> None:
+async def test_queued_jobs_expire_after_their_deadline(tmp_path, db_url: str | None) -> None:
     """A job that waits past QUEUE_DEADLINE ends expired with error_code expired."""
-    settings = make_settings(tmp_path, queue_deadline_s=0.2, reaper_interval_s=0.1)
+    settings = make_settings(
+        tmp_path, database_url=db_url, queue_deadline_s=0.2, reaper_interval_s=0.1
+    )
     async with (
         serve(settings) as backend,
         httpx.AsyncClient(base_url=backend.url, headers={"X-API-Key": "test-key-1"}) as c,
@@ -316,9 +325,11 @@ async def test_queued_jobs_expire_after_their_deadline(tmp_path) -> None:
     assert (view["status"], view["error_code"]) == ("expired", "expired")
 
 
-async def test_retention_sweep_deletes_jobs_and_files(tmp_path) -> None:
+async def test_retention_sweep_deletes_jobs_and_files(tmp_path, db_url: str | None) -> None:
     """After the retention period a finished job, its input photo and its results are gone."""
-    settings = make_settings(tmp_path, result_retention_s=0.2, retention_interval_s=0.2)
+    settings = make_settings(
+        tmp_path, database_url=db_url, result_retention_s=0.2, retention_interval_s=0.2
+    )
     async with serve(settings) as backend:
         w = Worker(backend.url)
         async with httpx.AsyncClient(
@@ -339,9 +350,11 @@ async def test_retention_sweep_deletes_jobs_and_files(tmp_path) -> None:
     assert not (tmp_path / "results" / task_id).exists()
 
 
-async def test_event_stream_client_hanging_up_leaves_the_backend_healthy(tmp_path) -> None:
+async def test_event_stream_client_hanging_up_leaves_the_backend_healthy(
+    tmp_path, db_url: str | None
+) -> None:
     """Streams closed by their clients mid-wait leave the store usable and shutdown clean."""
-    async with serve(make_settings(tmp_path)) as backend:
+    async with serve(make_settings(tmp_path, database_url=db_url)) as backend:
         headers = {"X-API-Key": "test-key-1"}
         async with httpx.AsyncClient(base_url=backend.url, headers=headers) as c:
             task_id = (await c.post("/tasks", json=free_body())).json()["task_id"]
@@ -356,9 +369,11 @@ async def test_event_stream_client_hanging_up_leaves_the_backend_healthy(tmp_pat
     assert health.json()["store"] == "ok"
 
 
-async def test_affinity_yields_to_jobs_waiting_too_long(tmp_path) -> None:
+async def test_affinity_yields_to_jobs_waiting_too_long(tmp_path, db_url: str | None) -> None:
     """Past AFFINITY_MAX_WAIT_S the oldest job goes first even on a worker with another model."""
-    async with serve(make_settings(tmp_path, affinity_max_wait_s=0.2)) as backend:
+    async with serve(
+        make_settings(tmp_path, database_url=db_url, affinity_max_wait_s=0.2)
+    ) as backend:
         headers = {"X-API-Key": "test-key-1"}
         async with httpx.AsyncClient(base_url=backend.url, headers=headers) as c:
             older = (await c.post("/tasks", json=free_body())).json()["task_id"]
