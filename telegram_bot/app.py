@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 def build_storage(settings: BotSettings) -> BaseStorage:
     """FSM storage: Redis when REDIS_URL is set (survives restarts), memory otherwise."""
     if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder  # noqa: PLC0415
         from aiogram.fsm.storage.redis import RedisStorage  # noqa: PLC0415 - redis is optional
 
-        return RedisStorage.from_url(settings.redis_url)
+        # prefs live under their own `destiny` keys; the default builder refuses any destiny
+        keys = DefaultKeyBuilder(with_destiny=True)
+        return RedisStorage.from_url(settings.redis_url, key_builder=keys)
     return MemoryStorage()
 
 
