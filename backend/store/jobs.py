@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.store.models import EndUserRow, JobRow
@@ -49,6 +51,7 @@ class JobStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._dialect = engine.dialect.name
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -180,14 +183,10 @@ class JobStore:
 
     async def add_strike(self, user_key: str, now: float) -> int:
         """Count one policy strike against an end user; returns the new total."""
+        # one upsert: two first strikes at once both count (read-then-insert raced on PostgreSQL)
         async with self._sessions.begin() as session:
-            row = await session.get(EndUserRow, user_key, with_for_update=True)
-            if row is None:
-                row = EndUserRow(id=user_key, strikes=0, last_strike_at=now)
-                session.add(row)
-            row.strikes += 1
-            row.last_strike_at = now
-            return row.strikes
+            stmt = _strike_upsert(self._dialect, user_key, now)
+            return int((await session.execute(stmt)).scalar_one())
 
     async def _update(self, stmt: Any) -> bool:
         async with self._sessions.begin() as session:
@@ -219,6 +218,16 @@ def claim_statement(caps: Capabilities, terms: ClaimTerms) -> Any:
             progress_total=0,
         )
         .returning(JobRow)
+    )
+
+
+def _strike_upsert(dialect: str, user_key: str, now: float) -> Any:
+    """INSERT a first strike, or add one to the existing row; returns the new total."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(EndUserRow).values(id=user_key, strikes=1, last_strike_at=now)
+    bump = {"strikes": EndUserRow.strikes + 1, "last_strike_at": now}
+    return stmt.on_conflict_do_update(index_elements=[EndUserRow.id], set_=bump).returning(
+        EndUserRow.strikes
     )
 
 

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
@@ -120,6 +121,23 @@ async def test_claim_skips_a_row_locked_by_another_transaction(pg_cluster: PgClu
         held = await store.get(first.id)
         assert held is not None
         assert held.state == "queued"
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+async def test_concurrent_first_strikes_all_count(db_url: str | None, tmp_path: Path) -> None:
+    """Six policy strikes for a new end user at once: none fails on the primary key and the
+    record ends at six (one upsert, not read-then-insert)."""
+    engine = create_engine(db_url or f"sqlite+aiosqlite:///{tmp_path / 'strikes.sqlite3'}")
+    try:
+        await migrate(engine)
+        store = JobStore(engine)
+        totals = await asyncio.gather(*(store.add_strike("bot:42", time.time()) for _ in range(6)))
+        assert sorted(totals) == [1, 2, 3, 4, 5, 6]
+        row = await store.end_user("bot:42")
+        assert row is not None
+        assert row.strikes == 6
     finally:
         await engine.dispose()
 
