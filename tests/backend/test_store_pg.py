@@ -18,7 +18,15 @@ from backend.store.engine import create_engine, migrate
 from backend.store.jobs import ClaimTerms, JobStore
 from backend.store.models import Base, JobRow
 from common.protocol import Capabilities
-from tests.backend.conftest import API_KEY, WORKER_TOKEN, free_body, png_b64
+from tests.backend.conftest import (
+    API_KEY,
+    WORKER_TOKEN,
+    Worker,
+    free_body,
+    make_settings,
+    png_b64,
+    serve,
+)
 from tests.support.pg import PgCluster
 from tests.support.procs import free_port, service
 
@@ -140,6 +148,34 @@ async def test_concurrent_first_strikes_all_count(db_url: str | None, tmp_path: 
         assert row.strikes == 6
     finally:
         await engine.dispose()
+
+
+async def test_two_replicas_share_one_postgresql_queue(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    """Two backends on one database: a worker long-polling replica B gets the task submitted
+    on replica A (by the fallback re-check, within about a second), and A reports it done."""
+    db = pg_cluster.create_database("replicas")
+    shared = tmp_path / "shared"  # results are files: replicas share the data dir
+    async with (
+        serve(make_settings(shared, database_url=db)) as a,
+        serve(make_settings(shared, database_url=db)) as b,
+    ):
+        worker = Worker(b.url, worker_id="w-b")
+        async with httpx.AsyncClient(base_url=a.url, headers={"X-API-Key": API_KEY}) as client:
+            polling = asyncio.create_task(worker.lease(wait_s=5))
+            await asyncio.sleep(0.3)  # the lease call is waiting on B before A gets the task
+            created = await client.post("/tasks", json=free_body("a relay between replicas"))
+            task_id = created.json()["task_id"]
+            lease = await asyncio.wait_for(polling, 4)
+            assert lease is not None
+            assert lease["job"]["job_id"] == task_id
+            assert (await worker.result(lease)).status_code == 200
+            done = (await client.get(f"/tasks/{task_id}")).json()
+            assert done["status"] == "done"
+            image = await client.get(f"/tasks/{task_id}/image")
+            assert image.status_code == 200
+        await worker.close()
 
 
 def _one_job_through(url: str) -> dict[str, object]:
