@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from tests.support.procs import free_port
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Fail in CI (the component is part of the suite there), skip elsewhere with the reason."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI=true: install it with scripts/install-system-deps.sh)")
@@ -69,7 +70,6 @@ def postgres_cluster() -> Iterator[PgCluster]:
     bindir = _bindir()
     if bindir is None:
         missing("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
-    assert bindir is not None
     if os.geteuid() == 0:
         try:
             pw = pwd.getpwnam("postgres")

@@ -38,7 +38,6 @@ def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         missing("redis-server not found on PATH")
-    assert binary is not None
     root = Path(tempfile.mkdtemp(prefix="genpod-redis-"))
     port, log = free_port(), root / "redis.log"
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
