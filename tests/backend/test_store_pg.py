@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,10 +30,26 @@ from tests.backend.conftest import (
     serve,
 )
 from tests.support.pg import PgCluster
-from tests.support.procs import free_port, service
+from tests.support.procs import REPO, free_port, service
 
 WORKERS = 8
 JOBS = 20
+REPLICAS = 3
+
+# one replica's start-up migration, held at a barrier: "ready" once connected, runs on "go"
+MIGRATE_AT_GO = """
+import asyncio, sys
+from backend.store.engine import create_engine, migrate
+async def main():
+    engine = create_engine(sys.argv[1])
+    async with engine.connect():
+        pass
+    print("ready", flush=True)
+    sys.stdin.readline()
+    await migrate(engine)
+    await engine.dispose()
+asyncio.run(main())
+"""
 
 
 def _diff(conn: Connection) -> list[object]:
@@ -50,6 +68,32 @@ async def test_migrations_on_postgresql_match_the_models(pg_cluster: PgCluster) 
         assert len(version) == 1
     finally:
         await engine.dispose()
+
+
+def test_replicas_migrating_at_once_all_start(pg_cluster: PgCluster) -> None:
+    """Three processes run the start-up migration on a fresh database at the same moment:
+    all succeed (they take turns under an advisory lock) and the schema is at head once."""
+    db = pg_cluster.create_database("migrate_together")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AT_GO, db],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(REPLICAS)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = [proc.communicate(timeout=60)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * REPLICAS, outputs
 
 
 def _job(n: int, now: float) -> JobRow:
