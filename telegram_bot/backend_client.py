@@ -163,10 +163,6 @@ class BackendClient:
         data = (await self._request("GET", "/health", None)).json()
         return data if isinstance(data, dict) else {"status": data}
 
-    async def metrics(self) -> str:
-        """GET /metrics in Prometheus text format."""
-        return str((await self._request("GET", "/metrics", None)).text)
-
     async def events(self, user_id: int, task_id: str) -> AsyncIterator[TaskEvent]:
         """Follow GET /tasks/{id}/events until its final event."""
         headers = _user_headers(user_id, False)

@@ -11,17 +11,24 @@ from backend.deps import CallerDep, ServicesDep
 from backend.services.catalog import styles_view
 
 router = APIRouter(tags=["meta"])
+DAY_S = 86400
+
+
+def utc_midnight(now: float) -> float:
+    """Epoch seconds of the start of the UTC day that contains now."""
+    return now - now % DAY_S
 
 
 @router.get("/health")
 async def health(services: ServicesDep) -> JSONResponse:
-    """Store status, workers seen recently with their GPUs, queue depth."""
+    """Store status, workers seen recently with their GPUs, queue depth, today's jobs."""
     now = services.submission.clock()
     try:
         depth: int | None = await services.store.queue_depth()
+        jobs_today, failures_today = await services.store.counts_since(utc_midnight(now))
         store = "ok"
     except Exception:
-        depth, store = None, "unavailable"
+        depth, jobs_today, failures_today, store = None, None, None, "unavailable"
     workers: list[dict[str, Any]] = [
         {
             "worker_id": w.worker_id,
@@ -37,6 +44,8 @@ async def health(services: ServicesDep) -> JSONResponse:
         "status": "ok" if store == "ok" else "degraded",
         "store": store,
         "queue_depth": depth,
+        "jobs_today": jobs_today,
+        "failures_today": failures_today,
         "workers": workers,
         "content_policy": services.settings.content_policy,
     }

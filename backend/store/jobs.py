@@ -87,6 +87,14 @@ class JobStore:
         async with self._sessions() as session:
             return int((await session.execute(stmt)).scalar_one())
 
+    async def counts_since(self, since: float) -> tuple[int, int]:
+        """Jobs created since `since`, and jobs that ended failed since then."""
+        failed = (JobRow.state == JobState.FAILED.value) & (JobRow.finished_at >= since)
+        stmt = select(func.count().filter(JobRow.created_at >= since), func.count().filter(failed))
+        async with self._sessions() as session:
+            created, failures = (await session.execute(stmt)).one()
+        return int(created), int(failures)
+
     async def claim(self, caps: Capabilities, terms: ClaimTerms) -> JobRow | None:
         """Lease the best queued job this worker can run, or None."""
         async with self._sessions.begin() as session:

@@ -25,30 +25,6 @@ def _is_admin(message: Message, settings: BotSettings) -> bool:
     return message.from_user is not None and message.from_user.id in settings.admin_user_ids
 
 
-def _find(health: dict[str, Any], *names: str) -> Any:
-    """The first of names found in health or one level below it."""
-    for name in names:
-        if name in health:
-            return health[name]
-        for value in health.values():
-            if isinstance(value, dict) and name in value:
-                return value[name]
-    return None
-
-
-def metric_sum(metrics: str, name: str, **labels: str) -> float | None:
-    """Sum of a Prometheus metric's samples whose labels include the given ones."""
-    total, found = 0.0, False
-    for line in metrics.splitlines():
-        if not line.startswith(name) or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        if head.split("{")[0] != name or not all(f'{k}="{v}"' in head for k, v in labels.items()):
-            continue
-        total, found = total + float(value), True
-    return total if found else None
-
-
 def _show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -58,31 +34,22 @@ def _show(value: Any) -> str:
 async def cmd_stats(
     message: Message, settings: BotSettings, backend: BackendClient, lang: str
 ) -> None:
-    """/stats: jobs today, failures and queue from /health and /metrics."""
+    """/stats: jobs today, failures today and queue depth from the backend's /health."""
     if not _is_admin(message, settings):
         await message.answer(t(lang, "not_admin"))
         return
     try:
         health = await backend.health()
-        metrics = await backend.metrics()
     except BackendError as exc:
         await message.answer(error_text(lang, exc.error_code)[0])
         return
-    # the backend counts since its start; a daily figure is used if /health ever offers one
-    jobs = _find(health, "jobs_today")
-    jobs = jobs if jobs is not None else metric_sum(metrics, "genpod_jobs_submitted_total") or 0.0
-    failed = _find(health, "failures_today")
-    failed = (
-        failed if failed is not None else metric_sum(metrics, "genpod_job_failures_total") or 0.0
-    )
-    queue = _find(health, "queue_depth")
     text = t(
         lang,
         "stats",
         status=_show(health.get("status")),
-        jobs=_show(jobs),
-        failures=_show(failed),
-        queue=_show(queue),
+        jobs=_show(health.get("jobs_today")),
+        failures=_show(health.get("failures_today")),
+        queue=_show(health.get("queue_depth")),
     )
     await message.answer(text)
 

@@ -68,8 +68,7 @@ TEXTS: dict[str, str] = {
     "private_bot": "Sorry, this bot is private.",
     "not_admin": "This command is for administrators.",
     "stats": (
-        "📊 Backend: {status}\nJobs since backend start: {jobs}\n"
-        "Failures: {failures}\nQueue: {queue}"
+        "📊 Backend: {status}\nJobs today: {jobs}\nFailures today: {failures}\nQueue: {queue}"
     ),
     "broadcast_usage": "Usage: /broadcast <text>",
     "broadcast_done": "Sent to {sent} of {total} users.",

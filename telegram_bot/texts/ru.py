@@ -71,7 +71,7 @@ TEXTS: dict[str, str] = {
     "private_bot": "Извините, это закрытый бот.",
     "not_admin": "Эта команда только для администраторов.",
     "stats": (
-        "📊 Сервер: {status}\nЗадач с запуска сервера: {jobs}\nОшибок: {failures}\nОчередь: {queue}"
+        "📊 Сервер: {status}\nЗадач сегодня: {jobs}\nОшибок сегодня: {failures}\nОчередь: {queue}"
     ),
     "broadcast_usage": "Использование: /broadcast <текст>",
     "broadcast_done": "Отправлено {sent} из {total} пользователей.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from backend.routers.meta import utc_midnight
 from tests.backend.conftest import (
     API_KEY,
     WORKER_TOKEN,
@@ -188,3 +189,20 @@ async def test_adult_confirmation_reaches_the_policy_and_the_job(tmp_path) -> No
         "image_conditioned": False,
         "adult_allowed": True,
     }
+
+
+async def test_health_counts_todays_jobs_and_failures(client: httpx.AsyncClient) -> None:
+    """/health counts jobs created since UTC midnight and those that failed since then."""
+    before = (await client.get("/health")).json()
+    for _ in range(2):
+        assert (await client.post("/tasks", json=free_body())).status_code == 202
+    after = (await client.get("/health")).json()
+    assert (before["jobs_today"], before["failures_today"]) == (0, 0)
+    assert (after["jobs_today"], after["failures_today"]) == (2, 0)
+
+
+def test_utc_midnight_is_the_start_of_the_day() -> None:
+    """utc_midnight maps any moment of a UTC day to that day's 00:00."""
+    noon = 1_764_158_400.0  # 2025-11-26 12:00:00 UTC
+    assert utc_midnight(noon) == 1_764_115_200.0
+    assert utc_midnight(1_764_115_200.0) == 1_764_115_200.0

@@ -159,7 +159,15 @@ class StubBackend:
     async def _health(self, request: web.Request) -> web.Response:
         self._record(request)
         queued = sum(1 for j in self.jobs.values() if j.status == "queued")
-        return web.json_response({"status": "ok", "queue_depth": queued})
+        failed = sum(1 for j in self.jobs.values() if j.status == "failed")
+        return web.json_response(
+            {
+                "status": "ok",
+                "queue_depth": queued,
+                "jobs_today": len(self.jobs),
+                "failures_today": failed,
+            }
+        )
 
     async def _metrics(self, request: web.Request) -> web.Response:
         self._record(request)

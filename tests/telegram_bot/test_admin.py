@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e  # the bot runs as a real process
 def test_stats_reports_jobs_failures_and_queue(
     telegram: FakeTelegram, bot: Service, backend: StubBackend, uid: int
 ) -> None:
-    """/stats reads /health and /metrics: jobs created, failures and the queue depth."""
+    """/stats reads /health: jobs created today, failures today and the queue depth."""
     user = Chat(telegram, uid)
     styles = user.say("one job for the stats")
     user.press(styles, "Realism", method="sendPhoto")
@@ -24,11 +24,11 @@ def test_stats_reports_jobs_failures_and_queue(
     failed = sum(1 for j in backend.jobs.values() if j.status == "failed")
     assert stats.text.splitlines() == [
         "📊 Backend: ok",
-        f"Jobs since backend start: {len(backend.jobs)}",
-        f"Failures: {failed}",
+        f"Jobs today: {len(backend.jobs)}",
+        f"Failures today: {failed}",
         "Queue: 0",
     ]
-    assert backend.seen("GET", "/metrics")
+    assert backend.seen("GET", "/health")
 
 
 def test_admin_commands_are_refused_to_others(chat: Chat) -> None:

@@ -190,12 +190,12 @@ def test_flood_control_with_the_real_stack(user: Chat) -> None:
 
 
 def test_admin_stats_read_the_real_backend(telegram: FakeTelegram, stack_bot: Service) -> None:
-    """/stats shows the real backend's status, its job counters and queue depth."""
+    """/stats shows the real backend's status, today's job and failure counts and queue depth."""
     admin = Chat(telegram, ADMIN_ID)
     lines = admin.say("/stats", contains="Backend").text.splitlines()
     assert lines[0] == "📊 Backend: ok"
-    assert int(lines[1].removeprefix("Jobs since backend start: ")) >= 1
-    assert int(lines[2].removeprefix("Failures: ")) >= 0
+    assert int(lines[1].removeprefix("Jobs today: ")) >= 1
+    assert int(lines[2].removeprefix("Failures today: ")) >= 0
     assert lines[3] == "Queue: 0"
 
 
