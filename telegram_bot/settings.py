@@ -29,7 +29,7 @@ class BotSettings(ServiceSettings):
     telegram_bot_token: SecretStr
     telegram_api_url: str | None = None
     backend_api_url: str = "http://127.0.0.1:8000"
-    backend_api_key: SecretStr = SecretStr("dev-bot-key")
+    backend_api_key: SecretStr = SecretStr("changeme-bot-key")
     backend_timeout_s: float = Field(default=30.0, gt=0, le=600)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
