@@ -32,6 +32,7 @@ from backend.services.workers import WorkerRegistry
 from backend.settings import BackendSettings
 from backend.store.engine import create_engine, migrate
 from backend.store.jobs import JobStore
+from backend.store.listen import QueueWakeups, asyncpg_dsn
 from common.styles import load_styles
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,12 @@ def build_services(
         metrics=metrics,
         clock=clock,
     )
-    lease = LeaseConfig(settings.lease_ttl_s, settings.max_attempts, settings.affinity_max_wait_s)
+    lease = LeaseConfig(
+        settings.lease_ttl_s,
+        settings.max_attempts,
+        settings.affinity_max_wait_s,
+        settings.lease_recheck_s,
+    )
     registry = DeliveryRegistry(settings.data_dir / "delivered.sqlite3")
     scheduler = Scheduler(store, files, notifier, workers, metrics, lease, clock, fresh, registry)
     maintenance = Maintenance(
@@ -116,6 +122,14 @@ async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks)
 
 
+async def _listen(stack: AsyncExitStack, url: str, notifier: Notifier) -> None:
+    """On PostgreSQL, wake this replica's lease waiters when another replica queues a job."""
+    wakeups = QueueWakeups(asyncpg_dsn(url), on_remote=notifier.queue.fire)
+    await wakeups.start()
+    stack.push_async_callback(wakeups.close)
+    notifier.on_queued = wakeups.publish
+
+
 def begin_shutdown(app: FastAPI) -> None:
     """Answer every open long poll and event stream now, so stopping never waits them out."""
     services = getattr(app.state, "services", None)
@@ -135,6 +149,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
             await migrate(engine)
             services = build_services(settings, JobStore(engine), screen_prompt, metrics)
             app.state.services = services
+            if engine.dialect.name == "postgresql":
+                await _listen(stack, settings.resolved_database_url(), services.notifier)
             stop = asyncio.Event()
             loops = [
                 asyncio.create_task(every(interval, action, stop))

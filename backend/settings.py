@@ -40,6 +40,9 @@ class BackendSettings(ServiceSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     queue_deadline_s: float = Field(default=600.0, gt=0)
     affinity_max_wait_s: float = Field(default=20.0, ge=0)
+    lease_recheck_s: float = Field(
+        default=1.0, gt=0, le=60, description="waiting lease calls re-read the queue this often"
+    )
     result_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     reaper_interval_s: float = Field(default=1.0, gt=0, le=60)
     retention_interval_s: float = Field(default=600.0, gt=0)

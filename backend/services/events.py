@@ -1,7 +1,8 @@
 """In-process wake-ups: a job changed, or the queue got a new job.
 
 Waiters always re-read the store after a wake-up, and every wait has a timeout, so a
-missed signal (or a second backend replica) costs at most one short poll.
+missed signal costs at most one short poll. On PostgreSQL `on_queued` also tells the other
+replicas (backend/store/listen.py), whose queue signal then fires.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Notifier:
         self.queue = Signal(on_fire=self._bump)
         self._jobs: dict[str, Signal] = {}
         self._waiters: dict[str, int] = {}
+        self.on_queued: Callable[[], None] | None = None  # tells other replicas (PostgreSQL)
 
     def job_changed(self, job_id: str) -> None:
         """Wake whoever follows this job, and queue watchers (positions moved)."""
@@ -54,6 +56,12 @@ class Notifier:
         if signal is not None:
             signal.fire()
         self.queue.fire()
+
+    def job_queued(self) -> None:
+        """A job entered the queue: wake lease waiters here and, if wired, on other replicas."""
+        self.queue.fire()
+        if self.on_queued is not None:
+            self.on_queued()
 
     def close(self) -> None:
         """Mark the backend as stopping and wake every waiter, so none holds up shutdown."""

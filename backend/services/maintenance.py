@@ -60,7 +60,8 @@ class Maintenance:
             if outcome.state == JobState.FAILED:
                 self.metrics.failed(ErrorCode.WORKER_LOST)
             self.notifier.job_changed(row.id)
-            self.notifier.queue.fire()
+            if outcome.state == JobState.QUEUED:
+                self.notifier.job_queued()
 
     async def sweep(self) -> int:
         """Delete jobs, inputs and results older than the retention period; returns the count."""

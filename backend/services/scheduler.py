@@ -46,6 +46,7 @@ class LeaseConfig:
     ttl_s: float
     max_attempts: int
     affinity_max_wait_s: float
+    recheck_s: float = POLL_S
 
 
 def _text(value: str) -> str:
@@ -90,7 +91,7 @@ class Scheduler:
             left = deadline - self.clock()
             if left <= 0:
                 return None
-            await self.notifier.queue.wait(min(left, POLL_S), wake)
+            await self.notifier.queue.wait(min(left, self.config.recheck_s), wake)
 
     async def _claim(self, request: LeaseRequest) -> JobRow | None:
         terms = ClaimTerms(
@@ -174,7 +175,7 @@ class Scheduler:
             return
         if failure.retryable and row.attempts < self.config.max_attempts:
             await self._settle(row, failure.lease_id, Outcome(state=JobState.QUEUED.value))
-            self.notifier.queue.fire()
+            self.notifier.job_queued()
             return
         outcome = Outcome(
             state=JobState.FAILED.value,

@@ -77,7 +77,7 @@ class Submission:
             row.input_refs[role] = self.files.save_input(row.id, role, image.png)
         await self.store.insert(row)
         self.metrics.submitted(job.mode.value, job.style.id)
-        self.notifier.queue.fire()
+        self.notifier.job_queued()
         return row
 
     async def _screen(self, job: PreparedJob, caller: Caller, now: float) -> None:

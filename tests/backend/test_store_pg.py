@@ -198,7 +198,7 @@ async def test_two_replicas_share_one_postgresql_queue(
     pg_cluster: PgCluster, tmp_path: Path
 ) -> None:
     """Two backends on one database: a worker long-polling replica B gets the task submitted
-    on replica A (by the fallback re-check, within about a second), and A reports it done."""
+    on replica A (woken by A's NOTIFY), and A reports it done."""
     db = pg_cluster.create_database("replicas")
     shared = tmp_path / "shared"  # results are files: replicas share the data dir
     async with (
