@@ -17,12 +17,20 @@ from telegram_bot.texts import error_text, t
 
 
 async def _recall(
-    query: CallbackQuery, rid: str, *, lang: str, bot: Bot, prefs: PrefsStore
+    query: CallbackQuery,
+    rid: str,
+    *,
+    lang: str,
+    bot: Bot,
+    prefs: PrefsStore,
+    need_task: bool = False,
 ) -> JobRequest | None:
-    """The request behind a button, or None after telling the user it is gone."""
+    """The request behind a button (with its backend task when need_task), or None
+    after telling the user it is gone."""
     request = await prefs.recall(query.from_user.id, rid)
-    if request is None:
+    if request is None or (need_task and request.task_id is None):
         await bot.send_message(chat_of(query), t(lang, "gone"), reply_markup=keyboards.menu(lang))
+        return None
     return request
 
 
@@ -58,9 +66,10 @@ async def on_original(
     """📄 Original file: every image of that task as an uncompressed document."""
     await query.answer()
     chat_id, user_id = chat_of(query), query.from_user.id
-    request = await prefs.recall(user_id, callback_data.rid)
+    request = await _recall(
+        query, callback_data.rid, lang=lang, bot=bot, prefs=prefs, need_task=True
+    )
     if request is None or request.task_id is None:
-        await bot.send_message(chat_id, t(lang, "gone"), reply_markup=keyboards.menu(lang))
         return
     try:
         view = await backend.task(user_id, request.task_id)
